@@ -1,0 +1,55 @@
+/*
+Copyright The PetSet Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package v1alpha1
+
+import (
+	appsv1alpha1 "github.com/petsets/api/apps/v1alpha1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+func addDefaultingFuncs(scheme *runtime.Scheme) error {
+	return RegisterDefaults(scheme)
+}
+
+// SetDefaults_PetSet applies the Kubernetes 1.4 PetSet defaults: the
+// selector and the PetSet's own labels come from the pod template's labels
+// when they are not set, and replicas defaults to 1. The pod template and the
+// claim templates get the same defaults kube-apiserver gives pods and claims
+// (through the generated object defaulter).
+func SetDefaults_PetSet(obj *appsv1alpha1.PetSet) {
+	labels := obj.Spec.Template.Labels
+	if len(labels) > 0 {
+		if obj.Spec.Selector == nil {
+			obj.Spec.Selector = &metav1.LabelSelector{MatchLabels: copyLabels(labels)}
+		}
+		if len(obj.Labels) == 0 {
+			obj.Labels = copyLabels(labels)
+		}
+	}
+	if obj.Spec.Replicas == nil {
+		obj.Spec.Replicas = new(int32(1))
+	}
+}
+
+func copyLabels(in map[string]string) map[string]string {
+	out := make(map[string]string, len(in))
+	for k, v := range in {
+		out[k] = v
+	}
+	return out
+}

@@ -1,0 +1,133 @@
+/*
+Copyright The PetSet Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+const (
+	// PetSetInitAnnotation is the pod annotation that pauses a PetSet. A pet
+	// whose pod carries it with the value "false" is treated as not ready, so
+	// the controller neither scales up nor down until it is set to "true"
+	// (or removed). It is a debugging hook for bootstrapping races.
+	PetSetInitAnnotation = "pod.alpha.kubernetes.io/initialized"
+
+	// PetSetPodNameLabel is set on every pet to its pod name, so that a
+	// Service can select a single pet.
+	PetSetPodNameLabel = "apps.petsets.io/pet-name"
+
+	// PetSetPodOrdinalLabel is set on every pet to its ordinal index.
+	PetSetPodOrdinalLabel = "apps.petsets.io/pet-ordinal"
+)
+
+// +genclient
+// +genclient:method=GetScale,verb=get,subresource=scale,result=k8s.io/api/autoscaling/v1.Scale
+// +genclient:method=UpdateScale,verb=update,subresource=scale,input=k8s.io/api/autoscaling/v1.Scale,result=k8s.io/api/autoscaling/v1.Scale
+// +genclient:method=ApplyScale,verb=apply,subresource=scale,input=k8s.io/api/autoscaling/v1.Scale,result=k8s.io/api/autoscaling/v1.Scale
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// PetSet represents a set of pods with consistent identities. Identities are
+// defined as:
+//   - Network: a single stable DNS name and hostname.
+//   - Storage: as many volume claims as requested.
+//
+// The PetSet guarantees that a given network identity will always map to the
+// same storage identity. PetSet is currently in alpha.
+type PetSet struct {
+	metav1.TypeMeta `json:",inline"`
+	// Standard object's metadata.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec defines the desired identities of pets in this set.
+	// +optional
+	Spec PetSetSpec `json:"spec,omitempty"`
+
+	// Status is the current status of Pets in this PetSet. This data may be
+	// out of date by some window of time.
+	// +optional
+	Status PetSetStatus `json:"status,omitempty"`
+}
+
+// PetSetSpec is the specification of a PetSet.
+type PetSetSpec struct {
+	// Replicas is the desired number of replicas of the given Template.
+	// These are replicas in the sense that they are instantiations of the
+	// same Template, but individual replicas also have a consistent identity.
+	// If unspecified, defaults to 1.
+	// +optional
+	Replicas *int32 `json:"replicas,omitempty"`
+
+	// Selector is a label query over pods that should match the replica count.
+	// If empty, defaulted to labels on the pod template.
+	// More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors
+	// +optional
+	Selector *metav1.LabelSelector `json:"selector,omitempty"`
+
+	// Template is the object that describes the pod that will be created if
+	// insufficient replicas are detected. Each pod stamped out by the PetSet
+	// will fulfill this Template, but have a unique identity from the rest
+	// of the PetSet.
+	Template corev1.PodTemplateSpec `json:"template"`
+
+	// VolumeClaimTemplates is a list of claims that pets are allowed to
+	// reference. The PetSet controller is responsible for mapping network
+	// identities to claims in a way that maintains the identity of a pet.
+	// Every claim in this list must have at least one matching (by name)
+	// volumeMount in one container in the template. A claim in this list
+	// takes precedence over any volumes in the template, with the same name.
+	// +optional
+	// +listType=atomic
+	VolumeClaimTemplates []corev1.PersistentVolumeClaim `json:"volumeClaimTemplates,omitempty"`
+
+	// ServiceName is the name of the service that governs this PetSet.
+	// This service must exist before the PetSet, and is responsible for
+	// the network identity of the set. Pets get DNS/hostnames that follow the
+	// pattern: pet-specific-string.serviceName.default.svc.cluster.local
+	// where "pet-specific-string" is managed by the PetSet controller.
+	ServiceName string `json:"serviceName"`
+}
+
+// PetSetStatus represents the current state of a PetSet.
+type PetSetStatus struct {
+	// ObservedGeneration is the most recent generation observed by this
+	// PetSet.
+	// +optional
+	ObservedGeneration *int64 `json:"observedGeneration,omitempty"`
+
+	// Replicas is the number of actual replicas (pets that exist).
+	Replicas int32 `json:"replicas"`
+
+	// ReadyReplicas is the number of pets that are Running and Ready.
+	// +optional
+	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// PetSetList is a collection of PetSets.
+type PetSetList struct {
+	metav1.TypeMeta `json:",inline"`
+	// Standard list metadata.
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+
+	// Items is the list of PetSets.
+	Items []PetSet `json:"items"`
+}

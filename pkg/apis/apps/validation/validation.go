@@ -1,0 +1,386 @@
+/*
+Copyright The PetSet Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package validation validates PetSets on create, on update and on updates
+// of their status.
+//
+// The pod template and the claim templates are Kubernetes core types, and
+// they are checked with Kubernetes' own validation code: the template is
+// converted to the internal core type kube-apiserver validates and handed to
+// k8s.io/kubernetes/pkg/apis/core/validation, with the pod validation options
+// kube-apiserver computes for the same template. A PetSet is therefore
+// refused for exactly the pod template problems a StatefulSet (or any other
+// workload) would be refused for, and the error paths stay rooted at
+// spec.template.
+package validation
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/petsets/petset/pkg/apis/apps"
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/sets"
+	utilvalidation "k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	podutil "k8s.io/kubernetes/pkg/api/pod"
+	core "k8s.io/kubernetes/pkg/apis/core"
+	k8sapiv1 "k8s.io/kubernetes/pkg/apis/core/v1"
+	corevalidation "k8s.io/kubernetes/pkg/apis/core/validation"
+)
+
+// ForbiddenUpdateMessage is the detail of the errors refusing a change to a
+// part of the spec that is fixed once the PetSet exists.
+const ForbiddenUpdateMessage = "updates to petset spec for fields other than 'replicas' and the pod template's 'containers' are forbidden"
+
+// ValidatePetSetName checks the name of a PetSet. It must be a DNS-1123
+// label: it is the stem of the pets' pod names and host names. Prefix
+// indicates the name will be used as part of generation, in which case a
+// trailing dash is allowed.
+func ValidatePetSetName(name string, prefix bool) []string {
+	return apimachineryvalidation.NameIsDNSLabel(name, prefix)
+}
+
+// ValidatePetSet validates a PetSet that is being created.
+func ValidatePetSet(petSet *apps.PetSet) field.ErrorList {
+	allErrs := apimachineryvalidation.ValidateObjectMeta(&petSet.ObjectMeta, true, ValidatePetSetName, field.NewPath("metadata"))
+	allErrs = append(allErrs, validatePetSetSpec(&petSet.Spec, nil, field.NewPath("spec"))...)
+	return allErrs
+}
+
+// ValidatePetSetUpdate validates an update of a PetSet: the new object must
+// be valid, and once a PetSet exists only spec.replicas and the containers of
+// the pod template may change (their number stays fixed). The PetSet's own
+// metadata (labels, annotations, ...) follows the usual update rules.
+//
+// Problems the stored object already had are not reported again, so that a
+// PetSet stored under older, looser rules can still be scaled, relabelled
+// and finalized.
+func ValidatePetSetUpdate(petSet, oldPetSet *apps.PetSet) field.ErrorList {
+	allErrs := apimachineryvalidation.ValidateObjectMetaUpdate(&petSet.ObjectMeta, &oldPetSet.ObjectMeta, field.NewPath("metadata"))
+
+	specPath := field.NewPath("spec")
+	if specErrs := validatePetSetSpec(&petSet.Spec, &oldPetSet.Spec, specPath); len(specErrs) > 0 {
+		oldErrs := validatePetSetSpec(&oldPetSet.Spec, &oldPetSet.Spec, specPath)
+		allErrs = append(allErrs, withoutPreexisting(specErrs, oldErrs)...)
+	}
+	allErrs = append(allErrs, validatePetSetSpecUpdate(&petSet.Spec, &oldPetSet.Spec, specPath)...)
+	return allErrs
+}
+
+// ValidatePetSetStatusUpdate validates an update through the status
+// subresource.
+func ValidatePetSetStatusUpdate(petSet, oldPetSet *apps.PetSet) field.ErrorList {
+	allErrs := apimachineryvalidation.ValidateObjectMetaUpdate(&petSet.ObjectMeta, &oldPetSet.ObjectMeta, field.NewPath("metadata"))
+	allErrs = append(allErrs, validatePetSetStatus(&petSet.Status, field.NewPath("status"))...)
+	return allErrs
+}
+
+// validatePetSetSpec validates a spec on its own. oldSpec is the stored
+// spec on an update and nil on a create; it only loosens the pod validation
+// options the way kube-apiserver does for objects that already use a
+// since-tightened form.
+func validatePetSetSpec(spec, oldSpec *apps.PetSetSpec, fldPath *field.Path) field.ErrorList {
+	var allErrs field.ErrorList
+
+	allErrs = append(allErrs, apimachineryvalidation.ValidateNonnegativeField(int64(spec.Replicas), fldPath.Child("replicas"))...)
+
+	// An empty service name is allowed here; the registry warns about it.
+	if spec.ServiceName != "" {
+		for _, msg := range utilvalidation.IsDNS1123Label(spec.ServiceName) {
+			allErrs = append(allErrs, field.Invalid(fldPath.Child("serviceName"), spec.ServiceName, msg))
+		}
+	}
+
+	selector, errs := validateSelector(spec.Selector, fldPath.Child("selector"))
+	allErrs = append(allErrs, errs...)
+
+	claimNames, errs := validateVolumeClaimTemplates(spec.VolumeClaimTemplates, fldPath.Child("volumeClaimTemplates"))
+	allErrs = append(allErrs, errs...)
+
+	var oldTemplate *corev1.PodTemplateSpec
+	if oldSpec != nil {
+		oldTemplate = &oldSpec.Template
+	}
+	allErrs = append(allErrs, validatePodTemplate(&spec.Template, oldTemplate, selector, claimNames, fldPath.Child("template"))...)
+
+	return allErrs
+}
+
+// validateSelector checks that the selector is set, valid and not empty, and
+// returns it parsed; the returned selector is nil when it is unusable.
+func validateSelector(ls *metav1.LabelSelector, fldPath *field.Path) (labels.Selector, field.ErrorList) {
+	if ls == nil {
+		return nil, field.ErrorList{field.Required(fldPath, "")}
+	}
+	allErrs := metav1validation.ValidateLabelSelector(ls, metav1validation.LabelSelectorValidationOptions{}, fldPath)
+	if len(ls.MatchLabels)+len(ls.MatchExpressions) == 0 {
+		allErrs = append(allErrs, field.Invalid(fldPath, ls, "empty selector is invalid for petset"))
+	}
+	if len(allErrs) > 0 {
+		return nil, allErrs
+	}
+	selector, err := metav1.LabelSelectorAsSelector(ls)
+	if err != nil {
+		return nil, field.ErrorList{field.Invalid(fldPath, ls, err.Error())}
+	}
+	return selector, nil
+}
+
+// validateVolumeClaimTemplates validates the claim templates and returns the
+// names usable as volumes of the pod template: the valid names, each once.
+func validateVolumeClaimTemplates(claims []corev1.PersistentVolumeClaim, fldPath *field.Path) ([]string, field.ErrorList) {
+	var allErrs field.ErrorList
+	var names []string
+	seen := sets.New[string]()
+	opts := corevalidation.ValidationOptionsForPersistentVolumeClaimCreate()
+
+	for i := range claims {
+		claim := &claims[i]
+		idxPath := fldPath.Index(i)
+		metaPath := idxPath.Child("metadata")
+
+		// The claim name is the name of the volume the containers mount and
+		// the stem of the claims the pets get (<claim>-<petset>-<ordinal>).
+		namePath := metaPath.Child("name")
+		if claim.Name == "" {
+			allErrs = append(allErrs, field.Required(namePath, ""))
+		} else if msgs := utilvalidation.IsDNS1123Label(claim.Name); len(msgs) > 0 {
+			for _, msg := range msgs {
+				allErrs = append(allErrs, field.Invalid(namePath, claim.Name, msg))
+			}
+		} else if seen.Has(claim.Name) {
+			allErrs = append(allErrs, field.Duplicate(namePath, claim.Name))
+		} else {
+			seen.Insert(claim.Name)
+			names = append(names, claim.Name)
+		}
+		allErrs = append(allErrs, metav1validation.ValidateLabels(claim.Labels, metaPath.Child("labels"))...)
+		allErrs = append(allErrs, apimachineryvalidation.ValidateAnnotations(claim.Annotations, metaPath.Child("annotations"))...)
+
+		specPath := idxPath.Child("spec")
+		var spec core.PersistentVolumeClaimSpec
+		if err := k8sapiv1.Convert_v1_PersistentVolumeClaimSpec_To_core_PersistentVolumeClaimSpec(&claim.Spec, &spec, nil); err != nil {
+			allErrs = append(allErrs, field.InternalError(specPath, fmt.Errorf("converting the claim template: %w", err)))
+			continue
+		}
+		allErrs = append(allErrs, storageRequestPaths(corevalidation.ValidatePersistentVolumeClaimSpec(&spec, specPath, opts), specPath)...)
+	}
+	return names, allErrs
+}
+
+// storageRequestPaths points the errors Kubernetes reports about the storage
+// request at the field that holds it, resources.requests[storage] (they are
+// reported under resources[storage]).
+func storageRequestPaths(errs field.ErrorList, specPath *field.Path) field.ErrorList {
+	reported := specPath.Child("resources").Key(string(corev1.ResourceStorage)).String()
+	actual := specPath.Child("resources", "requests").Key(string(corev1.ResourceStorage)).String()
+	for _, err := range errs {
+		if err.Field == reported {
+			err.Field = actual
+		}
+	}
+	return errs
+}
+
+// validatePodTemplate validates the pod template the way kube-apiserver
+// validates the template of a StatefulSet, plus the PetSet rules: the
+// selector matches the template labels and the pets always restart.
+func validatePodTemplate(template, oldTemplate *corev1.PodTemplateSpec, selector labels.Selector, claimNames []string, fldPath *field.Path) field.ErrorList {
+	var allErrs field.ErrorList
+
+	if selector != nil && !selector.Matches(labels.Set(template.Labels)) {
+		allErrs = append(allErrs, field.Invalid(fldPath.Child("metadata", "labels"), template.Labels, "`selector` does not match template `labels`"))
+	}
+
+	coreTemplate, err := podTemplateForValidation(template, claimNames)
+	if err != nil {
+		return append(allErrs, field.InternalError(fldPath, err))
+	}
+	var coreOldTemplate *core.PodTemplateSpec
+	if oldTemplate != nil {
+		if coreOldTemplate, err = podTemplateForValidation(oldTemplate, claimNames); err != nil {
+			return append(allErrs, field.InternalError(fldPath, err))
+		}
+	}
+	opts := podutil.GetValidationOptionsFromPodTemplate(coreTemplate, coreOldTemplate)
+	allErrs = append(allErrs, corevalidation.ValidatePodTemplateSpec(coreTemplate, fldPath, opts)...)
+
+	specPath := fldPath.Child("spec")
+	if template.Spec.RestartPolicy != corev1.RestartPolicyAlways {
+		allErrs = append(allErrs, field.NotSupported(specPath.Child("restartPolicy"), template.Spec.RestartPolicy, []string{string(corev1.RestartPolicyAlways)}))
+	}
+	if template.Spec.ActiveDeadlineSeconds != nil {
+		allErrs = append(allErrs, field.Forbidden(specPath.Child("activeDeadlineSeconds"), "not supported in a petset: pets run until they are deleted"))
+	}
+	return allErrs
+}
+
+// podTemplateForValidation returns the template as the pets will see it,
+// converted to the internal core type the Kubernetes validation works on:
+//   - every claim template is a volume (a claim of that name), so the
+//     containers can mount it; a claim template takes precedence over a
+//     template volume of the same name, which it replaces in place, so that
+//     the indices of the other volumes in the errors stay those of the
+//     request;
+//   - the hostname and subdomain are left out: the controller sets them on
+//     every pet (from its name and spec.serviceName).
+func podTemplateForValidation(template *corev1.PodTemplateSpec, claimNames []string) (*core.PodTemplateSpec, error) {
+	t := template.DeepCopy()
+	t.Spec.Hostname = ""
+	t.Spec.Subdomain = ""
+
+	claims := sets.New(claimNames...)
+	replaced := sets.New[string]()
+	for i := range t.Spec.Volumes {
+		if name := t.Spec.Volumes[i].Name; claims.Has(name) {
+			t.Spec.Volumes[i] = claimVolume(name)
+			replaced.Insert(name)
+		}
+	}
+	for _, name := range claimNames {
+		if !replaced.Has(name) {
+			t.Spec.Volumes = append(t.Spec.Volumes, claimVolume(name))
+		}
+	}
+
+	out := &core.PodTemplateSpec{}
+	if err := k8sapiv1.Convert_v1_PodTemplateSpec_To_core_PodTemplateSpec(t, out, nil); err != nil {
+		return nil, fmt.Errorf("converting the pod template: %w", err)
+	}
+	return out, nil
+}
+
+// claimVolume is the volume a claim template gives each pet.
+func claimVolume(name string) corev1.Volume {
+	return corev1.Volume{
+		Name: name,
+		VolumeSource: corev1.VolumeSource{
+			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: name},
+		},
+	}
+}
+
+// validatePetSetSpecUpdate refuses every change of the spec but those of
+// spec.replicas and of the pod template's containers, naming each changed
+// field.
+func validatePetSetSpecUpdate(spec, oldSpec *apps.PetSetSpec, fldPath *field.Path) field.ErrorList {
+	var allErrs field.ErrorList
+	if spec.ServiceName != oldSpec.ServiceName {
+		allErrs = append(allErrs, field.Forbidden(fldPath.Child("serviceName"), ForbiddenUpdateMessage))
+	}
+	if !apiequality.Semantic.DeepEqual(spec.Selector, oldSpec.Selector) {
+		allErrs = append(allErrs, field.Forbidden(fldPath.Child("selector"), ForbiddenUpdateMessage))
+	}
+	if !apiequality.Semantic.DeepEqual(spec.VolumeClaimTemplates, oldSpec.VolumeClaimTemplates) {
+		allErrs = append(allErrs, field.Forbidden(fldPath.Child("volumeClaimTemplates"), ForbiddenUpdateMessage))
+	}
+
+	templatePath := fldPath.Child("template")
+	allErrs = append(allErrs, forbidChangedFields(&spec.Template.ObjectMeta, &oldSpec.Template.ObjectMeta, templatePath.Child("metadata"))...)
+	specPath := templatePath.Child("spec")
+	allErrs = append(allErrs, forbidChangedFields(&spec.Template.Spec, &oldSpec.Template.Spec, specPath, "containers")...)
+	if n, oldN := len(spec.Template.Spec.Containers), len(oldSpec.Template.Spec.Containers); n != oldN {
+		allErrs = append(allErrs, field.Forbidden(specPath.Child("containers"), fmt.Sprintf("the number of containers may not change (from %d to %d): %s", oldN, n, ForbiddenUpdateMessage)))
+	}
+	return allErrs
+}
+
+// forbidChangedFields compares two structs field by field (semantically, so
+// that equal quantities written differently are equal) and returns a
+// Forbidden error, under the field's JSON name, for each field that differs,
+// except the allowed ones (given by JSON name).
+func forbidChangedFields[T any](obj, oldObj *T, fldPath *field.Path, allowed ...string) field.ErrorList {
+	return forbidChangedStructFields(reflect.ValueOf(obj).Elem(), reflect.ValueOf(oldObj).Elem(), fldPath, sets.New(allowed...))
+}
+
+func forbidChangedStructFields(v, oldV reflect.Value, fldPath *field.Path, allowed sets.Set[string]) field.ErrorList {
+	var allErrs field.ErrorList
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, inline := jsonFieldName(f)
+		if inline && f.Type.Kind() == reflect.Struct {
+			allErrs = append(allErrs, forbidChangedStructFields(v.Field(i), oldV.Field(i), fldPath, allowed)...)
+			continue
+		}
+		if allowed.Has(name) {
+			continue
+		}
+		if !apiequality.Semantic.DeepEqual(v.Field(i).Interface(), oldV.Field(i).Interface()) {
+			allErrs = append(allErrs, field.Forbidden(fldPath.Child(name), ForbiddenUpdateMessage))
+		}
+	}
+	return allErrs
+}
+
+// jsonFieldName returns the name a struct field is serialized under, and
+// whether it is inlined in its parent.
+func jsonFieldName(f reflect.StructField) (string, bool) {
+	name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+	inline := f.Anonymous && name == ""
+	for _, opt := range strings.Split(opts, ",") {
+		if opt == "inline" {
+			inline = true
+		}
+	}
+	if name == "" || name == "-" {
+		name = f.Name
+	}
+	return name, inline
+}
+
+// withoutPreexisting drops from errs the errors the old object has as well.
+func withoutPreexisting(errs, oldErrs field.ErrorList) field.ErrorList {
+	var out field.ErrorList
+	for _, err := range errs {
+		preexisting := false
+		for _, oldErr := range oldErrs {
+			if err.Type == oldErr.Type && err.Field == oldErr.Field && err.Detail == oldErr.Detail &&
+				apiequality.Semantic.DeepEqual(err.BadValue, oldErr.BadValue) {
+				preexisting = true
+				break
+			}
+		}
+		if !preexisting {
+			out = append(out, err)
+		}
+	}
+	return out
+}
+
+// validatePetSetStatus validates the counters of a status.
+func validatePetSetStatus(status *apps.PetSetStatus, fldPath *field.Path) field.ErrorList {
+	var allErrs field.ErrorList
+	allErrs = append(allErrs, apimachineryvalidation.ValidateNonnegativeField(int64(status.Replicas), fldPath.Child("replicas"))...)
+	allErrs = append(allErrs, apimachineryvalidation.ValidateNonnegativeField(int64(status.ReadyReplicas), fldPath.Child("readyReplicas"))...)
+	if status.ReadyReplicas > status.Replicas {
+		allErrs = append(allErrs, field.Invalid(fldPath.Child("readyReplicas"), status.ReadyReplicas, "cannot be greater than status.replicas"))
+	}
+	if status.ObservedGeneration != nil {
+		allErrs = append(allErrs, apimachineryvalidation.ValidateNonnegativeField(*status.ObservedGeneration, fldPath.Child("observedGeneration"))...)
+	}
+	return allErrs
+}

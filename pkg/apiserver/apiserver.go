@@ -1,0 +1,106 @@
+/*
+Copyright The PetSet Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package apiserver assembles the PetSet API server: the scheme and codecs,
+// the REST storage of the apps/v1alpha1 group, and the generic apiserver it
+// runs in.
+package apiserver
+
+import (
+	"fmt"
+
+	"github.com/petsets/petset/pkg/apis/apps"
+	"github.com/petsets/petset/pkg/apis/apps/install"
+	petsetstorage "github.com/petsets/petset/pkg/registry/apps/petset/storage"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apiserver/pkg/registry/rest"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+)
+
+var (
+	// Scheme knows the PetSet types, the autoscaling/v1 Scale served by
+	// /scale, and the meta types every API server serves.
+	Scheme = runtime.NewScheme()
+	// Codecs encodes and decodes the types of Scheme.
+	Codecs = serializer.NewCodecFactory(Scheme)
+)
+
+func init() {
+	install.Install(Scheme)
+
+	// The /scale subresource serves autoscaling/v1 Scale. The same Go type
+	// is registered as the internal version too, so requests decode without
+	// a conversion.
+	Scheme.AddKnownTypes(autoscalingv1.SchemeGroupVersion, &autoscalingv1.Scale{})
+	Scheme.AddKnownTypes(schema.GroupVersion{Group: autoscalingv1.GroupName, Version: runtime.APIVersionInternal}, &autoscalingv1.Scale{})
+
+	metav1.AddToGroupVersion(Scheme, schema.GroupVersion{Version: "v1"})
+	unversioned := schema.GroupVersion{Group: "", Version: "v1"}
+	Scheme.AddUnversionedTypes(unversioned,
+		&metav1.Status{},
+		&metav1.APIVersions{},
+		&metav1.APIGroupList{},
+		&metav1.APIGroup{},
+		&metav1.APIResourceList{},
+	)
+}
+
+// Config is the configuration of a PetSet API server.
+type Config struct {
+	GenericConfig *genericapiserver.RecommendedConfig
+}
+
+// CompletedConfig is a Config with every default filled in.
+type CompletedConfig struct {
+	GenericConfig genericapiserver.CompletedConfig
+}
+
+// PetSetServer is a running PetSet API server.
+type PetSetServer struct {
+	GenericAPIServer *genericapiserver.GenericAPIServer
+}
+
+// Complete fills in the defaults of the configuration.
+func (c *Config) Complete() CompletedConfig {
+	return CompletedConfig{GenericConfig: c.GenericConfig.Complete()}
+}
+
+// New builds the server and installs the apps/v1alpha1 group.
+func (c CompletedConfig) New() (*PetSetServer, error) {
+	genericServer, err := c.GenericConfig.New("petset-apiserver", genericapiserver.NewEmptyDelegate())
+	if err != nil {
+		return nil, fmt.Errorf("creating the generic apiserver: %w", err)
+	}
+
+	storage, err := petsetstorage.NewStorage(Scheme, c.GenericConfig.RESTOptionsGetter)
+	if err != nil {
+		return nil, err
+	}
+	apiGroupInfo := genericapiserver.NewDefaultAPIGroupInfo(apps.GroupName, Scheme, metav1.ParameterCodec, Codecs)
+	apiGroupInfo.VersionedResourcesStorageMap["v1alpha1"] = map[string]rest.Storage{
+		"petsets":        storage.PetSet,
+		"petsets/status": storage.Status,
+		"petsets/scale":  storage.Scale,
+	}
+	if err := genericServer.InstallAPIGroup(&apiGroupInfo); err != nil {
+		return nil, fmt.Errorf("installing the %s API group: %w", apps.GroupName, err)
+	}
+	return &PetSetServer{GenericAPIServer: genericServer}, nil
+}

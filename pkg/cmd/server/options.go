@@ -1,0 +1,272 @@
+/*
+Copyright The PetSet Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package server holds the options and the command of petset-apiserver.
+// The options follow the usual lifecycle: AddFlags, Complete, Validate,
+// Config, Run.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+
+	appsv1alpha1 "github.com/petsets/api/apps/v1alpha1"
+	"github.com/petsets/petset/pkg/apiserver"
+	"github.com/petsets/petset/pkg/generated/openapi"
+	"github.com/petsets/petset/pkg/standalone"
+	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilerrors "k8s.io/apimachinery/pkg/util/errors"
+	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+	genericoptions "k8s.io/apiserver/pkg/server/options"
+	"k8s.io/apiserver/pkg/util/compatibility"
+	utilfeature "k8s.io/apiserver/pkg/util/feature"
+	"k8s.io/klog/v2"
+	netutils "k8s.io/utils/net"
+)
+
+// DefaultEtcdPathPrefix is the etcd prefix under which the server keeps its
+// objects, apart from any other API server sharing the etcd cluster.
+const DefaultEtcdPathPrefix = "/registry/petsets.io"
+
+// defaultStandalonePort is the secure port of a standalone server when
+// --secure-port is not given.
+const defaultStandalonePort = 8443
+
+// Options are the command line options of petset-apiserver.
+type Options struct {
+	RecommendedOptions *genericoptions.RecommendedOptions
+
+	// Standalone runs the server with an embedded etcd and a generated
+	// admin credential, without a Kubernetes cluster.
+	Standalone bool
+	// DataDir holds the embedded etcd data, certificates and the admin
+	// kubeconfig of a standalone server.
+	DataDir string
+
+	// etcd is the embedded etcd of a standalone server, once started.
+	etcd *standalone.Etcd
+	// adminToken is the admin credential of a standalone server.
+	adminToken string
+	// securePortSet records whether --secure-port was given.
+	securePortSet bool
+}
+
+// NewOptions returns the default options.
+func NewOptions() *Options {
+	o := &Options{
+		RecommendedOptions: genericoptions.NewRecommendedOptions(
+			DefaultEtcdPathPrefix,
+			apiserver.Codecs.LegacyCodec(appsv1alpha1.SchemeGroupVersion),
+		),
+	}
+	o.RecommendedOptions.Etcd.StorageConfig.EncodeVersioner = runtime.NewMultiGroupVersioner(
+		appsv1alpha1.SchemeGroupVersion, schema.GroupKind{Group: appsv1alpha1.GroupName})
+	return o
+}
+
+// AddFlags adds the flags of every option to fs.
+func (o *Options) AddFlags(fs *pflag.FlagSet) {
+	o.RecommendedOptions.AddFlags(fs)
+	fs.BoolVar(&o.Standalone, "standalone", o.Standalone,
+		"Run without a Kubernetes cluster: an embedded etcd keeps the data in --data-dir, the server listens on 127.0.0.1 only, "+
+			"and only the generated admin credential (written to <data-dir>/kubeconfig) is authenticated and authorized.")
+	fs.StringVar(&o.DataDir, "data-dir", o.DataDir, "Directory of the standalone server's etcd data, certificates and admin kubeconfig.")
+}
+
+// Complete fills in what the flags leave open. fs is the parsed flag set,
+// used to tell defaults from given values.
+func (o *Options) Complete(fs *pflag.FlagSet) error {
+	if fs != nil {
+		o.securePortSet = fs.Changed("secure-port")
+	}
+	if !o.Standalone {
+		return nil
+	}
+	if o.DataDir != "" {
+		abs, err := filepath.Abs(o.DataDir)
+		if err != nil {
+			return fmt.Errorf("resolving --data-dir: %w", err)
+		}
+		o.DataDir = abs
+	}
+	ro := o.RecommendedOptions
+	// A standalone server has no cluster to delegate to or to watch.
+	ro.Authentication = nil
+	ro.Authorization = nil
+	ro.CoreAPI = nil
+	ro.Admission = nil
+	ro.Features.EnablePriorityAndFairness = false
+	ro.SecureServing.BindAddress = netutils.ParseIPSloppy("127.0.0.1")
+	if !o.securePortSet {
+		ro.SecureServing.BindPort = defaultStandalonePort
+	}
+	if ro.SecureServing.ServerCert.CertKey.CertFile == "" {
+		ro.SecureServing.ServerCert.CertDirectory = standalone.Paths{DataDir: o.DataDir}.CertDir()
+	}
+	return nil
+}
+
+// Validate checks the options.
+func (o *Options) Validate() error {
+	var errs []error
+	if o.Standalone {
+		if o.DataDir == "" {
+			errs = append(errs, errors.New("--standalone needs --data-dir"))
+		}
+		if len(o.RecommendedOptions.Etcd.StorageConfig.Transport.ServerList) > 0 {
+			errs = append(errs, errors.New("--standalone runs its own etcd: do not set --etcd-servers"))
+		}
+		if ip := o.RecommendedOptions.SecureServing.BindAddress; ip != nil && !ip.IsLoopback() {
+			errs = append(errs, fmt.Errorf("--standalone serves on loopback only, not on %s", ip))
+		}
+		// The embedded etcd is configured in Config; the recommended
+		// options would reject the empty server list before that.
+		saved := o.RecommendedOptions.Etcd.StorageConfig.Transport.ServerList
+		o.RecommendedOptions.Etcd.StorageConfig.Transport.ServerList = []string{"http://127.0.0.1:2379"}
+		errs = append(errs, o.RecommendedOptions.Validate()...)
+		o.RecommendedOptions.Etcd.StorageConfig.Transport.ServerList = saved
+	} else {
+		if o.DataDir != "" {
+			errs = append(errs, errors.New("--data-dir is only used with --standalone"))
+		}
+		errs = append(errs, o.RecommendedOptions.Validate()...)
+	}
+	return utilerrors.NewAggregate(errs)
+}
+
+// Config builds the server configuration. For a standalone server it also
+// starts the embedded etcd and writes the admin kubeconfig.
+func (o *Options) Config(ctx context.Context) (*apiserver.Config, error) {
+	if o.Standalone {
+		if err := o.startStandalone(ctx); err != nil {
+			return nil, err
+		}
+	}
+
+	ro := o.RecommendedOptions
+	if err := ro.SecureServing.MaybeDefaultWithSelfSignedCerts("localhost", nil, []net.IP{netutils.ParseIPSloppy("127.0.0.1")}); err != nil {
+		return nil, fmt.Errorf("creating self-signed certificates: %w", err)
+	}
+
+	serverConfig := genericapiserver.NewRecommendedConfig(apiserver.Codecs)
+	namer := openapinamer.NewDefinitionNamer(apiserver.Scheme)
+	serverConfig.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(openapi.GetOpenAPIDefinitions, namer)
+	serverConfig.OpenAPIConfig.Info.Title = "PetSet"
+	serverConfig.OpenAPIConfig.Info.Version = "v1alpha1"
+	serverConfig.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(openapi.GetOpenAPIDefinitions, namer)
+	serverConfig.OpenAPIV3Config.Info.Title = "PetSet"
+	serverConfig.OpenAPIV3Config.Info.Version = "v1alpha1"
+	serverConfig.FeatureGate = utilfeature.DefaultFeatureGate
+	serverConfig.EffectiveVersion = compatibility.DefaultBuildEffectiveVersion()
+
+	if err := ro.ApplyTo(serverConfig); err != nil {
+		return nil, fmt.Errorf("applying options: %w", err)
+	}
+
+	if o.Standalone {
+		serverConfig.Authentication.Authenticator = standalone.Authenticator(o.adminToken)
+		serverConfig.Authorization.Authorizer = standalone.Authorizer()
+		if err := o.writeStandaloneKubeconfig(ctx, serverConfig); err != nil {
+			return nil, err
+		}
+	}
+	return &apiserver.Config{GenericConfig: serverConfig}, nil
+}
+
+func (o *Options) startStandalone(ctx context.Context) error {
+	paths := standalone.Paths{DataDir: o.DataDir}
+	token, err := standalone.AdminToken(paths)
+	if err != nil {
+		return err
+	}
+	o.adminToken = token
+	etcd, err := standalone.StartEtcd(ctx, paths)
+	if err != nil {
+		return err
+	}
+	o.etcd = etcd
+	o.RecommendedOptions.Etcd.StorageConfig.Transport.ServerList = []string{etcd.ClientURL()}
+
+	// --secure-port=0 asks for a free port. The generic server reads 0 as
+	// "no secure serving", so the standalone server opens the listener
+	// itself and reports the port it got in the kubeconfig.
+	ss := o.RecommendedOptions.SecureServing
+	if ss.BindPort == 0 && ss.Listener == nil {
+		ln, err := net.Listen("tcp", net.JoinHostPort(ss.BindAddress.String(), "0"))
+		if err != nil {
+			return fmt.Errorf("listening on a free loopback port: %w", err)
+		}
+		ss.Listener = ln
+		ss.BindPort = ln.Addr().(*net.TCPAddr).Port
+	}
+	return nil
+}
+
+func (o *Options) writeStandaloneKubeconfig(ctx context.Context, cfg *genericapiserver.RecommendedConfig) error {
+	ss := o.RecommendedOptions.SecureServing
+	certFile := ss.ServerCert.CertKey.CertFile
+	caPEM, err := os.ReadFile(certFile)
+	if err != nil {
+		return fmt.Errorf("reading serving certificate %s: %w", certFile, err)
+	}
+	port := ss.BindPort
+	if cfg.SecureServing != nil && cfg.SecureServing.Listener != nil {
+		port = cfg.SecureServing.Listener.Addr().(*net.TCPAddr).Port
+	}
+	serverURL := "https://" + net.JoinHostPort("127.0.0.1", fmt.Sprint(port))
+	paths := standalone.Paths{DataDir: o.DataDir}
+	if err := standalone.WriteKubeconfig(paths, serverURL, caPEM, o.adminToken); err != nil {
+		return err
+	}
+	klog.FromContext(ctx).Info("Standalone server credentials written", "kubeconfig", paths.Kubeconfig(), "server", serverURL)
+	return nil
+}
+
+// Run starts the server and blocks until ctx is done.
+func (o *Options) Run(ctx context.Context) error {
+	defer o.shutdownStandalone()
+	config, err := o.Config(ctx)
+	if err != nil {
+		return err
+	}
+	server, err := config.Complete().New()
+	if err != nil {
+		return err
+	}
+	if err := server.GenericAPIServer.AddPostStartHook("start-petset-apiserver-informers", func(hookCtx genericapiserver.PostStartHookContext) error {
+		if config.GenericConfig.SharedInformerFactory != nil {
+			config.GenericConfig.SharedInformerFactory.Start(hookCtx.Done())
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("adding post-start hook: %w", err)
+	}
+	return server.GenericAPIServer.PrepareRun().RunWithContext(ctx)
+}
+
+func (o *Options) shutdownStandalone() {
+	if o.etcd != nil {
+		o.etcd.Close()
+		o.etcd = nil
+	}
+}

@@ -1,0 +1,298 @@
+/*
+Copyright The PetSet Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package petset
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	appsv1alpha1 "github.com/petsets/api/apps/v1alpha1"
+	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	core "k8s.io/client-go/testing"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/klog/v2/ktesting"
+	"k8s.io/utils/clock"
+)
+
+// newClientPetControl returns a pet control writing to a fake clientset,
+// reading claims from claimIndexer.
+func newClientPetControl(objects ...runtime.Object) (*realPetControl, *fake.Clientset, cache.Indexer, *record.FakeRecorder) {
+	client := fake.NewClientset(objects...)
+	claimIndexer := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
+	for _, obj := range objects {
+		if claim, ok := obj.(*v1.PersistentVolumeClaim); ok {
+			_ = claimIndexer.Add(claim)
+		}
+	}
+	recorder := record.NewFakeRecorder(100)
+	om := &realPetObjectManager{client: client, claimLister: corelisters.NewPersistentVolumeClaimLister(claimIndexer)}
+	return newRealPetControl(om, recorder, newPetExpectations(clock.RealClock{})), client, claimIndexer, recorder
+}
+
+// writes lists the non-read actions of client as "verb resource name".
+func writes(client *fake.Clientset) []string {
+	var out []string
+	for _, a := range client.Actions() {
+		switch a := a.(type) {
+		case core.CreateAction:
+			obj := a.GetObject().(metav1.Object)
+			out = append(out, a.GetVerb()+" "+a.GetResource().Resource+" "+obj.GetName())
+		case core.DeleteAction:
+			out = append(out, a.GetVerb()+" "+a.GetResource().Resource+" "+a.GetName())
+		case core.PatchAction:
+			out = append(out, a.GetVerb()+" "+a.GetResource().Resource+" "+a.GetName())
+		case core.UpdateAction:
+			obj := a.GetObject().(metav1.Object)
+			out = append(out, a.GetVerb()+" "+a.GetResource().Resource+" "+obj.GetName())
+		}
+	}
+	return out
+}
+
+func drain(recorder *record.FakeRecorder) []string {
+	var out []string
+	for {
+		select {
+		case e := <-recorder.Events:
+			out = append(out, e)
+		default:
+			return out
+		}
+	}
+}
+
+func TestCreatePetMakesClaimsFirst(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	set := newPetSet(3)
+	// A template volume with the claim's name is replaced by the claim.
+	set.Spec.Template.Spec.Volumes = []v1.Volume{
+		{Name: "www", VolumeSource: v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{}}},
+		{Name: "config", VolumeSource: v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{}}},
+	}
+	pc, client, _, recorder := newClientPetControl()
+
+	if err := pc.CreatePet(ctx, set, newPet(set, 1)); err != nil {
+		t.Fatalf("CreatePet: %v", err)
+	}
+	if diff := cmp.Diff([]string{"create persistentvolumeclaims www-web-1", "create pods web-1"}, writes(client)); diff != "" {
+		t.Errorf("writes (-want +got):\n%s", diff)
+	}
+
+	claim, err := client.CoreV1().PersistentVolumeClaims(testNamespace).Get(ctx, "www-web-1", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantLabels := map[string]string{"app": "nginx", appsv1alpha1.PetSetPodNameLabel: "web-1"}
+	if diff := cmp.Diff(wantLabels, claim.Labels); diff != "" {
+		t.Errorf("claim labels (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(set.Spec.VolumeClaimTemplates[0].Annotations, claim.Annotations); diff != "" {
+		t.Errorf("claim annotations (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(set.Spec.VolumeClaimTemplates[0].Spec, claim.Spec); diff != "" {
+		t.Errorf("claim spec (-want +got):\n%s", diff)
+	}
+	if len(claim.OwnerReferences) != 0 {
+		t.Errorf("claim has owners %v: the garbage collector would delete it with the PetSet", claim.OwnerReferences)
+	}
+
+	pod, err := client.CoreV1().Pods(testNamespace).Get(ctx, "web-1", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantVolumes := []v1.Volume{
+		{Name: "www", VolumeSource: v1.VolumeSource{PersistentVolumeClaim: &v1.PersistentVolumeClaimVolumeSource{ClaimName: "www-web-1"}}},
+		{Name: "config", VolumeSource: v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{}}},
+	}
+	if diff := cmp.Diff(wantVolumes, pod.Spec.Volumes); diff != "" {
+		t.Errorf("pod volumes (-want +got):\n%s", diff)
+	}
+	wantEvents := []string{
+		"Normal SuccessfulCreate create Claim www-web-1 for Pod web-1 in PetSet web successful",
+		"Normal SuccessfulCreate create Pod web-1 in PetSet web successful",
+	}
+	if diff := cmp.Diff(wantEvents, drain(recorder)); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+}
+
+func TestCreatePetClaimCases(t *testing.T) {
+	set := newPetSet(1)
+	existing := newPetClaims(set, 0)["www"]
+	existing.Spec.VolumeName = "pv-0001"
+	deleting := existing.DeepCopy()
+	now := metav1.Now()
+	deleting.DeletionTimestamp = &now
+	deleting.Finalizers = []string{"kubernetes.io/pvc-protection"}
+
+	tests := []struct {
+		name       string
+		objects    []runtime.Object
+		failClaims error
+		wantWrites []string
+		wantErr    bool
+		wantEvents []string
+	}{
+		{
+			name:       "an existing claim is reused",
+			objects:    []runtime.Object{existing},
+			wantWrites: []string{"create pods web-0"},
+			wantEvents: []string{"Normal SuccessfulCreate create Pod web-0 in PetSet web successful"},
+		},
+		{
+			name:       "a claim being deleted blocks the pod",
+			objects:    []runtime.Object{deleting},
+			wantErr:    true,
+			wantEvents: []string{"Warning FailedCreate create Pod web-0 in PetSet web failed error: claim default/www-web-0 of pod web-0 is being deleted"},
+		},
+		{
+			name:       "a failed claim create blocks the pod",
+			failClaims: apierrors.NewForbidden(v1.Resource("persistentvolumeclaims"), "www-web-0", errors.New("quota")),
+			wantWrites: []string{"create persistentvolumeclaims www-web-0"},
+			wantErr:    true,
+			wantEvents: []string{
+				`Warning FailedCreate create Claim www-web-0 for Pod web-0 in PetSet web failed error: create claim default/www-web-0: persistentvolumeclaims "www-web-0" is forbidden: quota`,
+				`Warning FailedCreate create Pod web-0 in PetSet web failed error: create claim default/www-web-0: persistentvolumeclaims "www-web-0" is forbidden: quota`,
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, ctx := ktesting.NewTestContext(t)
+			pc, client, _, recorder := newClientPetControl(tc.objects...)
+			if tc.failClaims != nil {
+				client.PrependReactor("create", "persistentvolumeclaims", func(core.Action) (bool, runtime.Object, error) {
+					return true, nil, tc.failClaims
+				})
+			}
+			err := pc.CreatePet(ctx, set, newPet(set, 0))
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("CreatePet error = %v, want error %v", err, tc.wantErr)
+			}
+			if diff := cmp.Diff(tc.wantWrites, writes(client)); diff != "" {
+				t.Errorf("writes (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantEvents, drain(recorder)); diff != "" {
+				t.Errorf("events (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestCreatePetAlreadyExists(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	set := newPetSet(1)
+	pc, _, _, recorder := newClientPetControl(newPet(set, 0))
+	if err := pc.CreatePet(ctx, set, newPet(set, 0)); err != nil {
+		t.Fatalf("CreatePet of an existing pod: %v", err)
+	}
+	for _, e := range drain(recorder) {
+		if strings.Contains(e, "create Pod web-0") {
+			t.Errorf("unexpected pod event %q", e)
+		}
+	}
+}
+
+func TestDeletePet(t *testing.T) {
+	set := newPetSet(1)
+	pod := newPet(set, 0)
+	pod.UID = "web-0-uid"
+	recreated := pod.DeepCopy()
+	recreated.UID = "web-0-other"
+
+	tests := []struct {
+		name       string
+		objects    []runtime.Object
+		fail       error
+		wantErr    bool
+		wantEvents []string
+	}{
+		{name: "deleted", objects: []runtime.Object{pod},
+			wantEvents: []string{"Normal SuccessfulDelete delete Pod web-0 in PetSet web successful"}},
+		{name: "already gone"},
+		{name: "name taken by another pod", objects: []runtime.Object{recreated},
+			fail: apierrors.NewConflict(v1.Resource("pods"), "web-0", errors.New("precondition failed"))},
+		{name: "failure", objects: []runtime.Object{pod}, wantErr: true,
+			fail:       apierrors.NewInternalError(errors.New("boom")),
+			wantEvents: []string{`Warning FailedDelete delete Pod web-0 in PetSet web failed error: delete pod default/web-0: Internal error occurred: boom`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, ctx := ktesting.NewTestContext(t)
+			pc, client, _, recorder := newClientPetControl(tc.objects...)
+			var preconditions *metav1.Preconditions
+			client.PrependReactor("delete", "pods", func(a core.Action) (bool, runtime.Object, error) {
+				preconditions = a.(core.DeleteAction).GetDeleteOptions().Preconditions
+				if tc.fail != nil {
+					return true, nil, tc.fail
+				}
+				return false, nil, nil
+			})
+			err := pc.DeletePet(ctx, set, pod)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("DeletePet error = %v, want error %v", err, tc.wantErr)
+			}
+			if preconditions == nil || preconditions.UID == nil || *preconditions.UID != pod.UID {
+				t.Errorf("delete without the pod's UID as precondition: %+v", preconditions)
+			}
+			if diff := cmp.Diff(tc.wantEvents, drain(recorder)); diff != "" {
+				t.Errorf("events (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestAdoptAndReleasePatches(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	set := newPetSet(2)
+	orphan := newPet(set, 0)
+	orphan.OwnerReferences = nil
+	orphan.UID = "web-0-uid"
+	owned := newPet(set, 1)
+	owned.UID = "web-1-uid"
+	owned.OwnerReferences = append(owned.OwnerReferences, metav1.OwnerReference{
+		APIVersion: "v1", Kind: "ConfigMap", Name: "keep", UID: "cm-uid"})
+	pc, client, _, _ := newClientPetControl(orphan, owned)
+
+	if err := pc.AdoptPet(ctx, set, orphan); err != nil {
+		t.Fatalf("AdoptPet: %v", err)
+	}
+	if err := pc.ReleasePet(ctx, set, owned); err != nil {
+		t.Fatalf("ReleasePet: %v", err)
+	}
+	adopted, _ := client.CoreV1().Pods(testNamespace).Get(ctx, "web-0", metav1.GetOptions{})
+	if diff := cmp.Diff([]metav1.OwnerReference{*newControllerRef(set)}, adopted.OwnerReferences); diff != "" {
+		t.Errorf("adopted owners (-want +got):\n%s", diff)
+	}
+	released, _ := client.CoreV1().Pods(testNamespace).Get(ctx, "web-1", metav1.GetOptions{})
+	wantOwners := []metav1.OwnerReference{{APIVersion: "v1", Kind: "ConfigMap", Name: "keep", UID: "cm-uid"}}
+	if diff := cmp.Diff(wantOwners, released.OwnerReferences); diff != "" {
+		t.Errorf("released owners (-want +got):\n%s", diff)
+	}
+	// Releasing a pod that is gone is not an error.
+	if err := pc.ReleasePet(ctx, set, newPet(set, 5)); err != nil {
+		t.Errorf("ReleasePet of a missing pod: %v", err)
+	}
+}

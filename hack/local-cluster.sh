@@ -17,6 +17,7 @@
 #                          to an empty string to start without it)
 #   PETSET_APISERVER_ARGS  extra flags for petset-apiserver (word-split)
 #   LOCAL_CLUSTER_TIMEOUT  seconds to wait for each component (default 120)
+#   LOCAL_CLUSTER_DIR      state directory (default _output/local)
 #
 # The binaries come from hack/build-tools.sh (_output/bin). State lives in
 # _output/local: pki/, kubeconfigs/, etcd data, logs/ and pids/. After `up`,
@@ -28,7 +29,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/init.sh"
 # shellcheck source=hack/lib/pki.sh
 source "${PETSET_HACK}/lib/pki.sh"
 
-readonly LOCAL_DIR="${PETSET_OUTPUT}/local"
+readonly LOCAL_DIR="${LOCAL_CLUSTER_DIR:-${PETSET_OUTPUT}/local}"
 readonly PKI_DIR="${LOCAL_DIR}/pki"
 readonly KUBECONFIG_DIR="${LOCAL_DIR}/kubeconfigs"
 readonly LOG_DIR="${LOCAL_DIR}/logs"
@@ -518,7 +519,7 @@ rules:
   resources: [pods, persistentvolumeclaims]
   verbs: [get, list, watch, create, update, patch, delete]
 - apiGroups: ["apps"]
-  resources: [petsets, petsets/status, petsets/scale]
+  resources: [petsets, petsets/status, petsets/scale, petsets/finalizers]
   verbs: [get, list, watch, create, update, patch, delete]
 - apiGroups: ["", "events.k8s.io"]
   resources: [events]

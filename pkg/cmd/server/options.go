@@ -28,7 +28,9 @@ import (
 	"path/filepath"
 
 	appsv1alpha1 "github.com/petsets/api/apps/v1alpha1"
+	"github.com/petsets/client-go/clientset/versioned"
 	"github.com/petsets/petset/pkg/apiserver"
+	"github.com/petsets/petset/pkg/controller/manager"
 	"github.com/petsets/petset/pkg/generated/openapi"
 	"github.com/petsets/petset/pkg/standalone"
 	"github.com/spf13/pflag"
@@ -40,6 +42,7 @@ import (
 	genericoptions "k8s.io/apiserver/pkg/server/options"
 	"k8s.io/apiserver/pkg/util/compatibility"
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
+	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 	netutils "k8s.io/utils/net"
 )
@@ -55,6 +58,7 @@ const defaultStandalonePort = 8443
 // Options are the command line options of petset-apiserver.
 type Options struct {
 	RecommendedOptions *genericoptions.RecommendedOptions
+	Controller         *ControllerOptions
 
 	// Standalone runs the server with an embedded etcd and a generated
 	// admin credential, without a Kubernetes cluster.
@@ -78,6 +82,7 @@ func NewOptions() *Options {
 			DefaultEtcdPathPrefix,
 			apiserver.Codecs.LegacyCodec(appsv1alpha1.SchemeGroupVersion),
 		),
+		Controller: NewControllerOptions(),
 	}
 	o.RecommendedOptions.Etcd.StorageConfig.EncodeVersioner = runtime.NewMultiGroupVersioner(
 		appsv1alpha1.SchemeGroupVersion, schema.GroupKind{Group: appsv1alpha1.GroupName})
@@ -87,6 +92,7 @@ func NewOptions() *Options {
 // AddFlags adds the flags of every option to fs.
 func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	o.RecommendedOptions.AddFlags(fs)
+	o.Controller.AddFlags(fs)
 	fs.BoolVar(&o.Standalone, "standalone", o.Standalone,
 		"Run without a Kubernetes cluster: an embedded etcd keeps the data in --data-dir, the server listens on 127.0.0.1 only, "+
 			"and only the generated admin credential (written to <data-dir>/kubeconfig) is authenticated and authorized.")
@@ -98,6 +104,9 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 func (o *Options) Complete(fs *pflag.FlagSet) error {
 	if fs != nil {
 		o.securePortSet = fs.Changed("secure-port")
+	}
+	if err := o.Controller.Complete(fs, o.Standalone); err != nil {
+		return err
 	}
 	if !o.Standalone {
 		return nil
@@ -128,7 +137,7 @@ func (o *Options) Complete(fs *pflag.FlagSet) error {
 
 // Validate checks the options.
 func (o *Options) Validate() error {
-	var errs []error
+	errs := o.Controller.Validate(o.Standalone)
 	if o.Standalone {
 		if o.DataDir == "" {
 			errs = append(errs, errors.New("--standalone needs --data-dir"))
@@ -191,6 +200,32 @@ func (o *Options) Config(ctx context.Context) (*apiserver.Config, error) {
 		}
 	}
 	return &apiserver.Config{GenericConfig: serverConfig}, nil
+}
+
+// controllerConfig returns the configuration of the bundled controller:
+// PetSets through the server's own loopback client, everything else through
+// the cluster the server was configured with (--kubeconfig or in-cluster).
+func (o *Options) controllerConfig(cluster, loopback *rest.Config) (manager.Config, error) {
+	if cluster == nil {
+		return manager.Config{}, errors.New("the PetSet controller needs a cluster: set --kubeconfig, run in a cluster, or pass --controllers=false")
+	}
+	petSetClient, err := versioned.NewForConfig(rest.AddUserAgent(rest.CopyConfig(loopback), manager.ComponentName))
+	if err != nil {
+		return manager.Config{}, fmt.Errorf("creating the PetSet client of the controller: %w", err)
+	}
+	c := o.Controller
+	return manager.Config{
+		KubeConfig:            cluster,
+		PetSetClient:          petSetClient,
+		DisableLeaderElection: !c.LeaderElect,
+		LeaseNamespace:        c.LeaseNamespace,
+		LeaseName:             c.LeaseName,
+		Workers:               c.Workers,
+		LeaseDuration:         c.LeaseDuration,
+		RenewDeadline:         c.RenewDeadline,
+		RetryPeriod:           c.RetryPeriod,
+		ResyncPeriod:          c.ResyncPeriod,
+	}, nil
 }
 
 func (o *Options) startStandalone(ctx context.Context) error {
@@ -260,6 +295,23 @@ func (o *Options) Run(ctx context.Context) error {
 		return nil
 	}); err != nil {
 		return fmt.Errorf("adding post-start hook: %w", err)
+	}
+	if o.Controller.Enabled {
+		cfg, err := o.controllerConfig(config.GenericConfig.ClientConfig, server.GenericAPIServer.LoopbackClientConfig)
+		if err != nil {
+			return err
+		}
+		if err := server.GenericAPIServer.AddPostStartHook("start-petset-controller", func(hookCtx genericapiserver.PostStartHookContext) error {
+			go func() {
+				logger := klog.FromContext(hookCtx)
+				if err := manager.Start(hookCtx, cfg); err != nil {
+					logger.Error(err, "The PetSet controller could not start")
+				}
+			}()
+			return nil
+		}); err != nil {
+			return fmt.Errorf("adding post-start hook: %w", err)
+		}
 	}
 	return server.GenericAPIServer.PrepareRun().RunWithContext(ctx)
 }

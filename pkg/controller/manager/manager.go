@@ -70,9 +70,12 @@ type Config struct {
 	// Required.
 	PetSetClient versioned.Interface
 
+	// DisableLeaderElection runs the controller without a Lease. Only safe
+	// when a single replica runs.
+	DisableLeaderElection bool
 	// LeaseNamespace and LeaseName name the Lease used for leader
-	// election. LeaseNamespace is required; LeaseName defaults to
-	// DefaultLeaseName.
+	// election. LeaseNamespace is required unless leader election is
+	// disabled; LeaseName defaults to DefaultLeaseName.
 	LeaseNamespace string
 	LeaseName      string
 	// Identity identifies this replica in the Lease. Defaults to the host
@@ -102,7 +105,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.PetSetClient == nil {
 		return cfg, errors.New("petset controller: PetSetClient is required")
 	}
-	if cfg.LeaseNamespace == "" {
+	if cfg.LeaseNamespace == "" && !cfg.DisableLeaderElection {
 		return cfg, errors.New("petset controller: LeaseNamespace is required")
 	}
 	if cfg.LeaseName == "" {
@@ -145,6 +148,10 @@ func Start(ctx context.Context, cfg Config) error {
 	kubeClient, err := kubernetes.NewForConfig(rest.AddUserAgent(rest.CopyConfig(cfg.KubeConfig), ComponentName))
 	if err != nil {
 		return fmt.Errorf("petset controller: create Kubernetes client: %w", err)
+	}
+	if cfg.DisableLeaderElection {
+		klog.FromContext(ctx).Info("Running the PetSet controller without leader election")
+		return runController(ctx, kubeClient, cfg)
 	}
 	return RunWithLeaderElection(ctx, kubeClient, cfg.LeaseNamespace, cfg.LeaseName, cfg.Identity,
 		cfg.LeaseDuration, cfg.RenewDeadline, cfg.RetryPeriod,

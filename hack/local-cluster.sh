@@ -10,6 +10,10 @@
 #   down    stop every process recorded by `up` and remove the cluster state
 #   run     like up, then stay in the foreground; Ctrl-C (INT/TERM) runs down
 #   status  show the recorded processes and whether they are running
+#   stop-petset   stop only petset-apiserver (the cluster keeps running)
+#   start-petset  start petset-apiserver again in a running cluster (after
+#                 stop-petset, or to pick up a rebuilt binary); its previous
+#                 log is kept as logs/petset-apiserver.log.<n>
 #
 # Environment:
 #   PETSET_APISERVER       path of the petset-apiserver binary (default
@@ -780,6 +784,36 @@ cmd::status() {
   return 0
 }
 
+# cluster::load_env reads the endpoints of a running cluster from its env file.
+cluster::load_env() {
+  [[ -f "${ENV_FILE}" ]] || log::fatal "no local cluster in ${LOCAL_DIR#"${PETSET_ROOT}/"}; run hack/local-cluster.sh up first"
+  ETCD_URL="$(sed -n 's/^ETCD_URL=//p' "${ENV_FILE}")"
+  PETSET_PORT="$(sed -n 's/^PETSET_APISERVER_PORT=//p' "${ENV_FILE}")"
+  [[ -n "${ETCD_URL}" && -n "${PETSET_PORT}" ]] || log::fatal "${ENV_FILE} lacks ETCD_URL or PETSET_APISERVER_PORT"
+}
+
+cmd::stop_petset() {
+  [[ -d "${PID_DIR}" ]] || log::fatal "no local cluster in ${LOCAL_DIR#"${PETSET_ROOT}/"}"
+  proc::stop petset-apiserver
+}
+
+cmd::start_petset() {
+  cluster::load_env
+  cluster::resolve_petset
+  [[ -n "${PETSET_APISERVER_BIN}" ]] || log::fatal "no petset-apiserver binary (build _output/bin/petset-apiserver or set PETSET_APISERVER)"
+  if proc::alive petset-apiserver; then
+    log::fatal "petset-apiserver is already running; run hack/local-cluster.sh stop-petset first"
+  fi
+  local log="${LOG_DIR}/petset-apiserver.log" n=1
+  if [[ -f "${log}" ]]; then
+    while [[ -e "${log}.${n}" ]]; do n=$((n + 1)); done
+    mv "${log}" "${log}.${n}"
+  fi
+  petset::start
+  wait_for "kubectl get petsets" kc get petsets --all-namespaces
+  log::info "petset-apiserver running on https://127.0.0.1:${PETSET_PORT}"
+}
+
 cmd::run() {
   cmd::up
   log::info "running in the foreground; press Ctrl-C to stop"
@@ -804,8 +838,10 @@ main() {
     down) cmd::down ;;
     run) cmd::run ;;
     status) cmd::status ;;
+    stop-petset) cmd::stop_petset ;;
+    start-petset) cmd::start_petset ;;
     *)
-      sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+      sed -n '2,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
       exit 2
       ;;
   esac

@@ -406,8 +406,9 @@ node_untainted() {
 }
 
 default_storage_class() {
-  kc get storageclass -o json |
-    jq -e '[.items[] | select(.metadata.annotations["storageclass.kubernetes.io/is-default-class"] == "true")] | length == 1' >/dev/null
+  local defaults
+  defaults="$(kc get storageclass -o jsonpath='{range .items[*]}{.metadata.annotations.storageclass\.kubernetes\.io/is-default-class}{"\n"}{end}')"
+  [[ "$(grep -c '^true$' <<<"${defaults}")" == 1 ]]
 }
 
 # cluster::node registers the simulated node, the default StorageClass that
@@ -702,7 +703,7 @@ cluster::resolve_petset() {
 }
 
 cmd::up() {
-  util::require_commands openssl curl jq perl setsid base64 sha256sum
+  util::require_commands openssl curl perl setsid base64 sha256sum
   local bin
   for bin in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok coredns; do
     [[ -x "${PETSET_BIN}/${bin}" ]] || log::fatal "${PETSET_BIN}/${bin} is missing; run hack/build-tools.sh (make tools)"

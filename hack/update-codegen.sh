@@ -18,7 +18,7 @@ THIS_PKG="github.com/petsets/petset"
 
 # Generators are installed into the project's own output directory, never
 # into the user's GOPATH/bin.
-export GOBIN="${ROOT}/_output/codegen-bin"
+export GOBIN="${CODEGEN_GOBIN:-${ROOT}/_output/codegen-bin}"
 mkdir -p "${GOBIN}"
 
 CODEGEN_PKG=$(go list -m -f '{{.Dir}}' k8s.io/code-generator)

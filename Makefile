@@ -1,0 +1,77 @@
+# petset-apiserver: the PetSet API (apps/v1alpha1) as an aggregated
+# Kubernetes API server, with its bundled controller.
+#
+#   make run      build what is missing and run a local cluster with the
+#                 PetSet API registered (foreground; Ctrl-C stops it)
+#   make test     every check and test: verify, unit, integration, e2e
+#
+#   make build    build _output/bin/petset-apiserver
+#   make up/down  start the local cluster in the background / stop it
+#   make tools    build the pinned cluster binaries into _output/bin
+#   make update   regenerate generated code
+#   make verify   fail on stale generated code, untidy modules, gofmt, vet
+#   make bench    run the benchmarks and print their figures
+
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -o errexit -o nounset -o pipefail -c
+.DEFAULT_GOAL := build
+
+ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+BIN  := $(ROOT)/_output/bin
+
+GIT_VERSION := $(shell git -C $(ROOT) describe --tags --always --dirty 2>/dev/null || echo unknown)
+GIT_COMMIT  := $(shell git -C $(ROOT) rev-parse HEAD 2>/dev/null || echo unknown)
+VERSION_PKG := k8s.io/component-base/version
+LDFLAGS := -X $(VERSION_PKG).gitVersion=v0.1.0-$(GIT_VERSION) -X $(VERSION_PKG).gitCommit=$(GIT_COMMIT)
+
+GO_TEST_FLAGS ?=
+E2E_TIMEOUT ?= 60m
+
+.PHONY: build
+build:
+	go build -ldflags '$(LDFLAGS)' -o $(BIN)/petset-apiserver ./cmd/petset-apiserver
+
+include $(ROOT)/hack/make/cluster.mk
+
+.PHONY: update
+update:
+	hack/update-codegen.sh
+
+.PHONY: verify verify-codegen verify-modules verify-gofmt vet
+verify: verify-gofmt verify-modules vet verify-codegen
+
+verify-codegen:
+	hack/verify-codegen.sh
+
+verify-modules:
+	hack/verify-modules.sh
+
+verify-gofmt:
+	hack/verify-gofmt.sh
+
+vet:
+	go vet ./... github.com/petsets/api/... github.com/petsets/client-go/...
+
+.PHONY: test test-unit test-integration test-e2e
+test: verify test-unit test-integration test-e2e
+
+# Unit and registry tests (the registry tests start an embedded etcd).
+test-unit:
+	go test -race $(GO_TEST_FLAGS) ./pkg/... ./cmd/... github.com/petsets/api/... github.com/petsets/client-go/...
+
+# The real petset-apiserver binary, standalone, driven through the clients.
+test-integration:
+	go test $(GO_TEST_FLAGS) -timeout 20m ./test/integration/...
+
+# The local cluster of real Kubernetes components; builds the pinned binaries
+# first if they are missing.
+test-e2e: tools
+	go test $(GO_TEST_FLAGS) -timeout $(E2E_TIMEOUT) ./test/e2e/...
+
+.PHONY: bench
+bench:
+	go test -run '^$$' -bench . -benchmem ./pkg/... ./test/integration/...
+
+.PHONY: clean
+clean: down
+	rm -rf $(ROOT)/_output

@@ -26,6 +26,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync/atomic"
+	"time"
 
 	appsv1alpha1 "github.com/petsets/api/apps/v1alpha1"
 	"github.com/petsets/client-go/clientset/versioned"
@@ -50,6 +52,10 @@ import (
 // DefaultEtcdPathPrefix is the etcd prefix under which the server keeps its
 // objects, apart from any other API server sharing the etcd cluster.
 const DefaultEtcdPathPrefix = "/registry/petsets.io"
+
+// controllerStopTimeout bounds how long a stopping server waits for the
+// controller to stop and release its Lease.
+const controllerStopTimeout = 10 * time.Second
 
 // defaultStandalonePort is the secure port of a standalone server when
 // --secure-port is not given.
@@ -296,16 +302,23 @@ func (o *Options) Run(ctx context.Context) error {
 	}); err != nil {
 		return fmt.Errorf("adding post-start hook: %w", err)
 	}
+	controllerDone := make(chan struct{})
+	var controllerStarted atomic.Bool
 	if o.Controller.Enabled {
 		cfg, err := o.controllerConfig(config.GenericConfig.ClientConfig, server.GenericAPIServer.LoopbackClientConfig)
 		if err != nil {
 			return err
 		}
-		if err := server.GenericAPIServer.AddPostStartHook("start-petset-controller", func(hookCtx genericapiserver.PostStartHookContext) error {
+		// The controller starts once the server serves (it reads PetSets
+		// through the loopback client) and stops as soon as the server is
+		// asked to stop, so that it gives up its Lease while the process
+		// still runs.
+		if err := server.GenericAPIServer.AddPostStartHook("start-petset-controller", func(genericapiserver.PostStartHookContext) error {
+			controllerStarted.Store(true)
 			go func() {
-				logger := klog.FromContext(hookCtx)
-				if err := manager.Start(hookCtx, cfg); err != nil {
-					logger.Error(err, "The PetSet controller could not start")
+				defer close(controllerDone)
+				if err := manager.Start(ctx, cfg); err != nil {
+					klog.FromContext(ctx).Error(err, "The PetSet controller could not start")
 				}
 			}()
 			return nil
@@ -313,7 +326,16 @@ func (o *Options) Run(ctx context.Context) error {
 			return fmt.Errorf("adding post-start hook: %w", err)
 		}
 	}
-	return server.GenericAPIServer.PrepareRun().RunWithContext(ctx)
+	runErr := server.GenericAPIServer.PrepareRun().RunWithContext(ctx)
+	if !controllerStarted.Load() {
+		return runErr
+	}
+	select {
+	case <-controllerDone:
+	case <-time.After(controllerStopTimeout):
+		klog.FromContext(ctx).Info("The PetSet controller did not stop in time", "timeout", controllerStopTimeout)
+	}
+	return runErr
 }
 
 func (o *Options) shutdownStandalone() {

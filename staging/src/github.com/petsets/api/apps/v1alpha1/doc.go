@@ -16,7 +16,7 @@ limitations under the License.
 
 // +k8s:deepcopy-gen=package
 // +k8s:openapi-gen=true
-// +k8s:openapi-model-package=io.petsets.api.apps.v1alpha1
+// +k8s:openapi-model-package=com.github.petsets.api.apps.v1alpha1
 // +groupName=apps
 
 // Package v1alpha1 is the v1alpha1 version of the PetSet API in the apps

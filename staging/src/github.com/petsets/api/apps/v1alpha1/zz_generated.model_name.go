@@ -23,20 +23,20 @@ package v1alpha1
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in PetSet) OpenAPIModelName() string {
-	return "io.petsets.api.apps.v1alpha1.PetSet"
+	return "com.github.petsets.api.apps.v1alpha1.PetSet"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in PetSetList) OpenAPIModelName() string {
-	return "io.petsets.api.apps.v1alpha1.PetSetList"
+	return "com.github.petsets.api.apps.v1alpha1.PetSetList"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in PetSetSpec) OpenAPIModelName() string {
-	return "io.petsets.api.apps.v1alpha1.PetSetSpec"
+	return "com.github.petsets.api.apps.v1alpha1.PetSetSpec"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in PetSetStatus) OpenAPIModelName() string {
-	return "io.petsets.api.apps.v1alpha1.PetSetStatus"
+	return "com.github.petsets.api.apps.v1alpha1.PetSetStatus"
 }

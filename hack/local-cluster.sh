@@ -473,90 +473,13 @@ EOF
 petset::rbac() {
   CURRENT_COMPONENT="petset-apiserver"
   log::info "applying RBAC for ${PETSET_IDENTITY}"
-  kc apply -f - >/dev/null <<EOF
-apiVersion: v1
-kind: Namespace
-metadata:
-  name: ${PETSET_NAMESPACE}
----
-apiVersion: v1
-kind: ServiceAccount
-metadata:
-  name: petset-apiserver
-  namespace: ${PETSET_NAMESPACE}
----
-# Delegated authentication and authorization (TokenReview, SubjectAccessReview).
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata:
-  name: petset-apiserver:system:auth-delegator
-roleRef:
-  apiGroup: rbac.authorization.k8s.io
-  kind: ClusterRole
-  name: system:auth-delegator
-subjects:
-- kind: ServiceAccount
-  name: petset-apiserver
-  namespace: ${PETSET_NAMESPACE}
----
-# Reading kube-system/extension-apiserver-authentication (client CA, request headers).
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata:
-  name: petset-apiserver-auth-reader
-  namespace: kube-system
-roleRef:
-  apiGroup: rbac.authorization.k8s.io
-  kind: Role
-  name: extension-apiserver-authentication-reader
-subjects:
-- kind: ServiceAccount
-  name: petset-apiserver
-  namespace: ${PETSET_NAMESPACE}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRole
-metadata:
-  name: petset-apiserver
-rules:
-# The bundled PetSet controller.
-- apiGroups: [""]
-  resources: [pods, persistentvolumeclaims]
-  verbs: [get, list, watch, create, update, patch, delete]
-- apiGroups: ["apps"]
-  resources: [petsets, petsets/status, petsets/scale, petsets/finalizers]
-  verbs: [get, list, watch, create, update, patch, delete]
-- apiGroups: ["", "events.k8s.io"]
-  resources: [events]
-  verbs: [create, update, patch]
-- apiGroups: ["coordination.k8s.io"]
-  resources: [leases]
-  verbs: [get, list, watch, create, update]
-# The generic API server: namespace lifecycle admission, admission webhooks
-# and policies, and API priority and fairness configuration.
-- apiGroups: [""]
-  resources: [namespaces]
-  verbs: [get, list, watch]
-- apiGroups: ["admissionregistration.k8s.io"]
-  resources: [mutatingwebhookconfigurations, validatingwebhookconfigurations, validatingadmissionpolicies, validatingadmissionpolicybindings, mutatingadmissionpolicies, mutatingadmissionpolicybindings]
-  verbs: [get, list, watch]
-- apiGroups: ["flowcontrol.apiserver.k8s.io"]
-  resources: [prioritylevelconfigurations, flowschemas]
-  verbs: [get, list, watch]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata:
-  name: petset-apiserver
-roleRef:
-  apiGroup: rbac.authorization.k8s.io
-  kind: ClusterRole
-  name: petset-apiserver
-subjects:
-- kind: ServiceAccount
-  name: petset-apiserver
-  namespace: ${PETSET_NAMESPACE}
-EOF
+  # The same namespace, identity and RBAC as a real deployment (artifacts/):
+  # delegated authentication and authorization, the bundled controller's
+  # grants, and the aggregated view/edit roles for users.
+  local base="${PETSET_ROOT}/artifacts/deploy/base" f
+  for f in namespace serviceaccount rbac-delegation rbac-server rbac-user-roles; do
+    kc apply -f "${base}/${f}.yaml" >/dev/null
+  done
 }
 
 # petset::start is the single place that defines how petset-apiserver runs.

@@ -84,8 +84,10 @@ func petSetCells(petSet *apps.PetSet, age string) []interface{} {
 		names = append(names, c.Name)
 		images = append(images, c.Image)
 	}
+	// A nil selector converts to labels.Nothing(), which is not Empty() but
+	// prints as "" just like an empty one: test the string, not Empty().
 	selector := "<none>"
-	if s, err := metav1.LabelSelectorAsSelector(petSet.Spec.Selector); err == nil && !s.Empty() {
+	if s, err := metav1.LabelSelectorAsSelector(petSet.Spec.Selector); err == nil && s.String() != "" {
 		selector = s.String()
 	}
 	return []interface{}{

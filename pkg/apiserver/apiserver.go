@@ -21,6 +21,7 @@ package apiserver
 
 import (
 	"fmt"
+	"net/http"
 
 	"github.com/petsets/petset/pkg/apis/apps"
 	"github.com/petsets/petset/pkg/apis/apps/install"
@@ -30,6 +31,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apimachinery/pkg/util/managedfields"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 )
@@ -70,6 +72,7 @@ type Config struct {
 // CompletedConfig is a Config with every default filled in.
 type CompletedConfig struct {
 	GenericConfig genericapiserver.CompletedConfig
+	applyGuard    *applyPatchGuard
 }
 
 // PetSetServer is a running PetSet API server.
@@ -79,7 +82,15 @@ type PetSetServer struct {
 
 // Complete fills in the defaults of the configuration.
 func (c *Config) Complete() CompletedConfig {
-	return CompletedConfig{GenericConfig: c.GenericConfig.Complete()}
+	guard := &applyPatchGuard{maxBodyBytes: c.GenericConfig.MaxRequestBodyBytes}
+	buildChain := c.GenericConfig.BuildHandlerChainFunc
+	if buildChain == nil {
+		buildChain = genericapiserver.DefaultBuildHandlerChain
+	}
+	c.GenericConfig.BuildHandlerChainFunc = func(apiHandler http.Handler, cfg *genericapiserver.Config) http.Handler {
+		return buildChain(guard.wrap(apiHandler), cfg)
+	}
+	return CompletedConfig{GenericConfig: c.GenericConfig.Complete(), applyGuard: guard}
 }
 
 // New builds the server and installs the apps/v1alpha1 group.
@@ -102,6 +113,14 @@ func (c CompletedConfig) New() (*PetSetServer, error) {
 	}
 	if err := genericServer.InstallAPIGroup(&apiGroupInfo); err != nil {
 		return nil, fmt.Errorf("installing the %s API group: %w", apps.GroupName, err)
+	}
+	// The same schema the apply handler uses, built by InstallAPIGroup.
+	if c.applyGuard != nil {
+		tc, err := managedfields.NewTypeConverter(apiGroupInfo.StaticOpenAPISpec, false)
+		if err != nil {
+			return nil, fmt.Errorf("building the apply schema of the %s API group: %w", apps.GroupName, err)
+		}
+		c.applyGuard.setTypeConverter(tc)
 	}
 	return &PetSetServer{GenericAPIServer: genericServer}, nil
 }

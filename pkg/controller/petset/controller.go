@@ -213,7 +213,13 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if pods == nil {
 		return nil
 	}
-	return c.control.SyncPetSet(ctx, set, pods)
+	err = c.control.SyncPetSet(ctx, set, pods)
+	if remaining, pending := c.expectations.pendingFor(key); pending {
+		// Writes the informer has not reported yet hold the PetSet
+		// until they expire; sync again then, as no event may come.
+		c.queue.AddAfter(key, remaining+time.Second)
+	}
+	return err
 }
 
 // getPodsForPetSet returns the pods the PetSet controls. For a live PetSet it
@@ -427,6 +433,7 @@ func (c *Controller) deletePod(logger klog.Logger, obj any) {
 	}
 	if set := c.resolveControllerRef(pod.Namespace, ref); set != nil {
 		logger.V(4).Info("Pet deleted", "pod", klog.KObj(pod), "petSet", klog.KObj(set))
+		c.expectations.observeDeletion(keyOf(set), pod)
 		c.enqueue(logger, set)
 	}
 }

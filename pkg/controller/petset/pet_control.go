@@ -126,19 +126,25 @@ func (pc *realPetControl) CreatePet(ctx context.Context, set *appsv1alpha1.PetSe
 		pc.recordPodEvent("create", set, pod, err)
 		return err
 	}
+	// Expect the pod before creating it: the informer may report it (and
+	// even its deletion) before CreatePod returns.
+	key := keyOf(set)
+	pc.expectations.expectCreate(key, pod.Name)
 	created, err := pc.objects.CreatePod(ctx, pod)
 	switch {
 	case apierrors.IsAlreadyExists(err):
 		// Another pass (or another actor) created it: the informer will
 		// show it.
+		pc.expectations.createFailed(key, pod.Name)
 		logger.V(4).Info("Pet already exists", "petSet", klog.KObj(set), "pod", klog.KObj(pod))
 		return nil
 	case err != nil:
+		pc.expectations.createFailed(key, pod.Name)
 		err = fmt.Errorf("create pod %s/%s: %w", pod.Namespace, pod.Name, err)
 		pc.recordPodEvent("create", set, pod, err)
 		return err
 	}
-	pc.expectations.expectCreate(keyOf(set), created.Name)
+	pc.expectations.createdAs(key, created.Name, created.UID)
 	logger.V(2).Info("Created pet", "petSet", klog.KObj(set), "pod", klog.KObj(created))
 	pc.recordPodEvent("create", set, pod, nil)
 	return nil

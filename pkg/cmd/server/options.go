@@ -72,6 +72,14 @@ type Options struct {
 	// DataDir holds the embedded etcd data, certificates and the admin
 	// kubeconfig of a standalone server.
 	DataDir string
+	// ShutdownSendRetryAfter makes a stopping server answer new requests
+	// with 429 and Retry-After until the requests in flight are done, then
+	// close the remaining connections (watches included) within seconds,
+	// instead of waiting up to the request timeout for open watches.
+	ShutdownSendRetryAfter bool
+	// ShutdownDelayDuration keeps a stopping server serving, with /readyz
+	// failing, so that load balancers take it out first.
+	ShutdownDelayDuration time.Duration
 
 	// etcd is the embedded etcd of a standalone server, once started.
 	etcd *standalone.Etcd
@@ -88,7 +96,8 @@ func NewOptions() *Options {
 			DefaultEtcdPathPrefix,
 			apiserver.Codecs.LegacyCodec(appsv1alpha1.SchemeGroupVersion),
 		),
-		Controller: NewControllerOptions(),
+		Controller:             NewControllerOptions(),
+		ShutdownSendRetryAfter: true,
 	}
 	o.RecommendedOptions.Etcd.StorageConfig.EncodeVersioner = runtime.NewMultiGroupVersioner(
 		appsv1alpha1.SchemeGroupVersion, schema.GroupKind{Group: appsv1alpha1.GroupName})
@@ -103,6 +112,11 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 		"Run without a Kubernetes cluster: an embedded etcd keeps the data in --data-dir, the server listens on 127.0.0.1 only, "+
 			"and only the generated admin credential (written to <data-dir>/kubeconfig) is authenticated and authorized.")
 	fs.StringVar(&o.DataDir, "data-dir", o.DataDir, "Directory of the standalone server's etcd data, certificates and admin kubeconfig.")
+	fs.BoolVar(&o.ShutdownSendRetryAfter, "shutdown-send-retry-after", o.ShutdownSendRetryAfter,
+		"On shutdown, answer new requests with 429 and Retry-After until the requests in flight are done, then close "+
+			"the remaining connections, watches included, within seconds. When false, shutdown waits for open watches up to the request timeout.")
+	fs.DurationVar(&o.ShutdownDelayDuration, "shutdown-delay-duration", o.ShutdownDelayDuration,
+		"Time to keep serving after a termination signal, with /readyz failing, so that load balancers stop sending requests first.")
 }
 
 // Complete fills in what the flags leave open. fs is the parsed flag set,
@@ -144,6 +158,9 @@ func (o *Options) Complete(fs *pflag.FlagSet) error {
 // Validate checks the options.
 func (o *Options) Validate() error {
 	errs := o.Controller.Validate(o.Standalone)
+	if o.ShutdownDelayDuration < 0 {
+		errs = append(errs, fmt.Errorf("--shutdown-delay-duration must not be negative, not %s", o.ShutdownDelayDuration))
+	}
 	if o.Standalone {
 		if o.DataDir == "" {
 			errs = append(errs, errors.New("--standalone needs --data-dir"))
@@ -197,6 +214,9 @@ func (o *Options) Config(ctx context.Context) (*apiserver.Config, error) {
 	if err := ro.ApplyTo(serverConfig); err != nil {
 		return nil, fmt.Errorf("applying options: %w", err)
 	}
+
+	serverConfig.ShutdownSendRetryAfter = o.ShutdownSendRetryAfter
+	serverConfig.ShutdownDelayDuration = o.ShutdownDelayDuration
 
 	if o.Standalone {
 		serverConfig.Authentication.Authenticator = standalone.Authenticator(o.adminToken)

@@ -18,7 +18,6 @@ package apiserver
 
 import (
 	"bytes"
-	"encoding/json"
 	"io"
 	"mime"
 	"net/http"
@@ -46,8 +45,9 @@ type applyPatchGuard struct {
 	// converter is set once the API group is installed; until then the
 	// guard lets every request through.
 	converter atomic.Pointer[managedfields.TypeConverter]
-	// maxBodyBytes is the server's request body limit. A larger body is
-	// passed on for the handler to refuse with 413.
+	// maxBodyBytes is the server's request body limit (none when not
+	// positive). A larger body is passed on for the handler to refuse with
+	// 413.
 	maxBodyBytes int64
 }
 
@@ -62,12 +62,13 @@ func (g *applyPatchGuard) wrap(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		limit := g.maxBodyBytes
-		if limit <= 0 {
-			limit = 3 * 1024 * 1024
+		// The same limit the handler applies; none when it has none.
+		var reader io.Reader = r.Body
+		if g.maxBodyBytes > 0 {
+			reader = io.LimitReader(r.Body, g.maxBodyBytes+1)
 		}
-		body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-		if err != nil || int64(len(body)) > limit {
+		body, err := io.ReadAll(reader)
+		if err != nil || (g.maxBodyBytes > 0 && int64(len(body)) > g.maxBodyBytes) {
 			// Let the handler read (and refuse) the whole body.
 			r.Body = readCloser{io.MultiReader(bytes.NewReader(body), r.Body), r.Body}
 			next.ServeHTTP(w, r)
@@ -97,12 +98,8 @@ func isPetSetApply(r *http.Request) bool {
 // fields outside the schema of its apiVersion and kind. Bodies the handler
 // refuses by itself (not an object, no or an unknown kind) pass.
 func checkApplyPatch(tc managedfields.TypeConverter, body []byte) error {
-	js, err := yaml.YAMLToJSON(body)
-	if err != nil {
-		return nil
-	}
 	var obj map[string]interface{}
-	if err := json.Unmarshal(js, &obj); err != nil || obj == nil {
+	if err := yaml.Unmarshal(body, &obj); err != nil || obj == nil {
 		return nil
 	}
 	u := &unstructured.Unstructured{Object: obj}

@@ -379,7 +379,7 @@ func TestStatefulSetsOfAppsV1StillRunPodsOnTheKwokNode(t *testing.T) {
 		if err != nil {
 			return false, err.Error(), nil
 		}
-		return got.Status.ReadyReplicas == 1, framework.Sprintf("status %+v", got.Status), nil
+		return got.Status.ReadyReplicas == 1, fmt.Sprintf("status %+v", got.Status), nil
 	})
 
 	pod, err := cluster.Kube.CoreV1().Pods(ns).Get(ctx, "web-0", metav1.GetOptions{})
@@ -407,13 +407,13 @@ func TestStatefulSetsOfAppsV1StillRunPodsOnTheKwokNode(t *testing.T) {
 	framework.WaitFor(t, 2*time.Minute, "StatefulSet web and its pod to be gone", func(ctx context.Context) (bool, string, error) {
 		_, err := cluster.Kube.AppsV1().StatefulSets(ns).Get(ctx, "web", metav1.GetOptions{})
 		if !apierrors.IsNotFound(err) {
-			return false, framework.Sprintf("StatefulSet: %v", err), nil
+			return false, fmt.Sprintf("StatefulSet: %v", err), nil
 		}
 		pods, err := cluster.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return false, err.Error(), nil
 		}
-		return len(pods.Items) == 0, framework.Sprintf("%d pods left", len(pods.Items)), nil
+		return len(pods.Items) == 0, fmt.Sprintf("%d pods left", len(pods.Items)), nil
 	})
 }
 
@@ -464,7 +464,7 @@ func apiCreateWeb(t *testing.T, ns string) *appsv1alpha1.PetSet {
 		t.Fatalf("creating the PetSet web: %v", err)
 	}
 	want := ptr.Deref(ps.Spec.Replicas, 1)
-	framework.WaitFor(t, 2*time.Minute, framework.Sprintf("%d ready pets of PetSet web", want), func(ctx context.Context) (bool, string, error) {
+	framework.WaitFor(t, 2*time.Minute, fmt.Sprintf("%d ready pets of PetSet web", want), func(ctx context.Context) (bool, string, error) {
 		got, err := cluster.PetSets.AppsV1alpha1().PetSets(ns).Get(ctx, "web", metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error(), nil
@@ -480,7 +480,7 @@ func apiCreateWeb(t *testing.T, ns string) *appsv1alpha1.PetSet {
 			}
 		}
 		ok := got.Status.ReadyReplicas == want && got.Status.Replicas == want && len(ready) == int(want)
-		return ok, framework.Sprintf("status %+v, running and ready pods %v", got.Status, ready), nil
+		return ok, fmt.Sprintf("status %+v, running and ready pods %v", got.Status, ready), nil
 	})
 	return ps
 }

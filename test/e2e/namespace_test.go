@@ -67,20 +67,20 @@ func nsDeletionState(ctx context.Context, name string) string {
 	if err != nil {
 		return err.Error()
 	}
-	b.WriteString(framework.Sprintf("phase %s, finalizers %v %v", ns.Status.Phase, ns.Spec.Finalizers, ns.Finalizers))
+	b.WriteString(fmt.Sprintf("phase %s, finalizers %v %v", ns.Status.Phase, ns.Spec.Finalizers, ns.Finalizers))
 	for _, c := range ns.Status.Conditions {
 		if c.Status == corev1.ConditionTrue {
-			b.WriteString(framework.Sprintf("; %s: %s", c.Type, c.Message))
+			b.WriteString(fmt.Sprintf("; %s: %s", c.Type, c.Message))
 		}
 	}
 	if list, err := cluster.PetSets.AppsV1alpha1().PetSets(name).List(ctx, metav1.ListOptions{}); err == nil {
-		b.WriteString(framework.Sprintf("; %d PetSets", len(list.Items)))
+		b.WriteString(fmt.Sprintf("; %d PetSets", len(list.Items)))
 	}
 	if list, err := cluster.Kube.CoreV1().Pods(name).List(ctx, metav1.ListOptions{}); err == nil {
-		b.WriteString(framework.Sprintf("; %d pods", len(list.Items)))
+		b.WriteString(fmt.Sprintf("; %d pods", len(list.Items)))
 	}
 	if list, err := cluster.Kube.CoreV1().PersistentVolumeClaims(name).List(ctx, metav1.ListOptions{}); err == nil {
-		b.WriteString(framework.Sprintf("; %d claims", len(list.Items)))
+		b.WriteString(fmt.Sprintf("; %d claims", len(list.Items)))
 	}
 	return b.String()
 }

@@ -133,7 +133,7 @@ func TestRBACDecidesPetSetAccessThroughTheAggregator(t *testing.T) {
 	// RBAC reads roles from an informer: wait until the grant is seen.
 	framework.WaitFor(t, 30*time.Second, "the Role to take effect", func(ctx context.Context) (bool, string, error) {
 		err := rbacListPetSets(granted)(ctx, reader)
-		return err == nil, framework.Sprintf("list: %v", err), nil
+		return err == nil, fmt.Sprintf("list: %v", err), nil
 	})
 
 	webInGranted := func(ctx context.Context, c framework.Clients) error {

@@ -18,7 +18,6 @@ package framework
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -73,6 +72,3 @@ func WaitFor(t testing.TB, timeout time.Duration, what string, cond func(ctx con
 		t.Fatalf("waiting for %s: %v (last: %s)", what, err, last)
 	}
 }
-
-// Sprintf is fmt.Sprintf, for conditions' messages.
-var Sprintf = fmt.Sprintf

@@ -26,6 +26,7 @@ import (
 	"github.com/petsets/petset/pkg/registry/apps/petset"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	"k8s.io/apimachinery/pkg/api/errors"
+	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -229,11 +230,7 @@ func scaleFromPetSet(petSet *apps.PetSet) (*autoscalingv1.Scale, error) {
 
 // validateScale checks what a Scale may carry: a non-negative replica count.
 func validateScale(scale *autoscalingv1.Scale) field.ErrorList {
-	var errs field.ErrorList
-	if scale.Spec.Replicas < 0 {
-		errs = append(errs, field.Invalid(field.NewPath("spec", "replicas"), scale.Spec.Replicas, "must be greater than or equal to 0"))
-	}
-	return errs
+	return apimachineryvalidation.ValidateNonnegativeField(int64(scale.Spec.Replicas), field.NewPath("spec", "replicas"))
 }
 
 // scaleUpdatedObjectInfo turns an update of a Scale into an update of the

@@ -29,9 +29,12 @@ package validation
 
 import (
 	"fmt"
+	"math"
 	"reflect"
+	"strconv"
 	"strings"
 
+	appsv1alpha1 "github.com/petsets/api/apps/v1alpha1"
 	"github.com/petsets/petset/pkg/apis/apps"
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
@@ -61,9 +64,130 @@ func ValidatePetSetName(name string, prefix bool) []string {
 }
 
 // ValidatePetSet validates a PetSet that is being created.
+//
+// Besides the rules every update checks again, a new PetSet must have a name
+// and claim templates whose pets and claims can exist (see
+// validatePetAndClaimNames); the name and the claim templates never change
+// afterwards, so that is checked on create only, and a PetSet stored before
+// the rule stays updatable and deletable.
 func ValidatePetSet(petSet *apps.PetSet) field.ErrorList {
-	allErrs := apimachineryvalidation.ValidateObjectMeta(&petSet.ObjectMeta, true, ValidatePetSetName, field.NewPath("metadata"))
-	allErrs = append(allErrs, validatePetSetSpec(&petSet.Spec, nil, field.NewPath("spec"))...)
+	metaPath := field.NewPath("metadata")
+	allErrs := apimachineryvalidation.ValidateObjectMeta(&petSet.ObjectMeta, true, ValidatePetSetName, metaPath)
+	specPath := field.NewPath("spec")
+	allErrs = append(allErrs, validatePetAndClaimNames(petSet, metaPath.Child("name"), specPath.Child("volumeClaimTemplates"))...)
+	allErrs = append(allErrs, validatePetSetSpec(&petSet.Spec, nil, specPath)...)
+	allErrs = append(allErrs, validateReservedLabels(&petSet.Spec, nil, specPath)...)
+	return allErrs
+}
+
+// maxOrdinal is the largest ordinal a pet can have (replicas is an int32),
+// the longest suffix of the names of its pod and claims.
+var maxOrdinal = strconv.Itoa(math.MaxInt32)
+
+// validatePetAndClaimNames refuses a PetSet whose pets or claims could not be
+// created:
+//   - the PetSet name may not be longer than MaxPetSetNameLength: a pet's
+//     name <petset>-<ordinal> is its pod name, its hostname and a label
+//     value, and <petset>-<revision hash> is a label value, all limited to
+//     63 characters;
+//   - a claim <claim>-<petset>-<ordinal> must be a DNS subdomain for every
+//     ordinal, up to the largest.
+//
+// Names that are invalid on their own are reported by the name checks
+// already and are skipped here.
+func validatePetAndClaimNames(petSet *apps.PetSet, namePath, claimsPath *field.Path) field.ErrorList {
+	name := petSet.Name
+	if name == "" || len(ValidatePetSetName(name, false)) > 0 {
+		return nil
+	}
+	var allErrs field.ErrorList
+	if len(name) > appsv1alpha1.MaxPetSetNameLength {
+		err := field.TooLongCharacters(namePath, name, appsv1alpha1.MaxPetSetNameLength)
+		err.Detail += fmt.Sprintf(", so that the names of its pets (<name>-<ordinal>) and its revision labels (<name>-<hash>) fit in %d characters",
+			utilvalidation.DNS1123LabelMaxLength)
+		allErrs = append(allErrs, err)
+	}
+	for i, claim := range petSet.Spec.VolumeClaimTemplates {
+		if claim.Name == "" || len(utilvalidation.IsDNS1123Label(claim.Name)) > 0 {
+			continue
+		}
+		allErrs = append(allErrs, validateClaimNameFits(claim.Name, name, claimsPath.Index(i).Child("metadata", "name"))...)
+	}
+	return allErrs
+}
+
+// validateClaimNameFits checks that the claims of the claim template
+// claimName in the PetSet petSetName, <claim>-<petset>-<ordinal>, are DNS
+// subdomains for every ordinal, up to the largest.
+func validateClaimNameFits(claimName, petSetName string, fldPath *field.Path) field.ErrorList {
+	longest := claimName + "-" + petSetName + "-" + maxOrdinal
+	var allErrs field.ErrorList
+	for _, msg := range utilvalidation.IsDNS1123Subdomain(longest) {
+		allErrs = append(allErrs, field.Invalid(fldPath, claimName,
+			fmt.Sprintf("the claims of this template, <claim>-<petset>-<ordinal> (up to %q), must be valid names: %s", longest, msg)))
+	}
+	return allErrs
+}
+
+// ReservedLabelMessage is the detail of the errors refusing a label key the
+// PetSet controller owns.
+func ReservedLabelMessage(key string) string {
+	return fmt.Sprintf("the label key %q is reserved for the PetSet controller, which sets it on the pets and their claims", key)
+}
+
+// validateReservedLabels refuses the label keys the controller owns
+// (ReservedLabelKeys) in the selector, the pod template's labels and the
+// claim templates' labels: the controller sets them on every pet and claim,
+// and a user's value would be overwritten or select the wrong objects.
+//
+// oldSpec is the stored spec on an update and nil on a create. On an update
+// only keys the stored object does not have at the same place are refused,
+// so that a PetSet stored before the rule stays updatable.
+func validateReservedLabels(spec, oldSpec *apps.PetSetSpec, fldPath *field.Path) field.ErrorList {
+	var allErrs field.ErrorList
+	forbid := func(present, allowed sets.Set[string], path func(key string) *field.Path) {
+		for _, key := range appsv1alpha1.ReservedLabelKeys {
+			if present.Has(key) && !allowed.Has(key) {
+				allErrs = append(allErrs, field.Forbidden(path(key), ReservedLabelMessage(key)))
+			}
+		}
+	}
+
+	selectorPath := fldPath.Child("selector")
+	if spec.Selector != nil {
+		var oldMatchLabels, oldExpressionKeys sets.Set[string]
+		if oldSpec != nil && oldSpec.Selector != nil {
+			oldMatchLabels = sets.KeySet(oldSpec.Selector.MatchLabels)
+			for _, req := range oldSpec.Selector.MatchExpressions {
+				oldExpressionKeys = oldExpressionKeys.Union(sets.New(req.Key))
+			}
+		}
+		matchLabelsPath := selectorPath.Child("matchLabels")
+		forbid(sets.KeySet(spec.Selector.MatchLabels), oldMatchLabels, func(key string) *field.Path { return matchLabelsPath.Key(key) })
+		for i, req := range spec.Selector.MatchExpressions {
+			keyPath := selectorPath.Child("matchExpressions").Index(i).Child("key")
+			forbid(sets.New(req.Key), oldExpressionKeys, func(string) *field.Path { return keyPath })
+		}
+	}
+
+	var oldTemplateLabels sets.Set[string]
+	if oldSpec != nil {
+		oldTemplateLabels = sets.KeySet(oldSpec.Template.Labels)
+	}
+	templateLabelsPath := fldPath.Child("template", "metadata", "labels")
+	forbid(sets.KeySet(spec.Template.Labels), oldTemplateLabels, func(key string) *field.Path { return templateLabelsPath.Key(key) })
+
+	// A claim template is matched with the stored one of the same name.
+	oldClaimLabels := map[string]sets.Set[string]{}
+	if oldSpec != nil {
+		for _, claim := range oldSpec.VolumeClaimTemplates {
+			oldClaimLabels[claim.Name] = sets.KeySet(claim.Labels).Union(oldClaimLabels[claim.Name])
+		}
+	}
+	for i, claim := range spec.VolumeClaimTemplates {
+		labelsPath := fldPath.Child("volumeClaimTemplates").Index(i).Child("metadata", "labels")
+		forbid(sets.KeySet(claim.Labels), oldClaimLabels[claim.Name], func(key string) *field.Path { return labelsPath.Key(key) })
+	}
 	return allErrs
 }
 
@@ -72,9 +196,9 @@ func ValidatePetSet(petSet *apps.PetSet) field.ErrorList {
 // the pod template may change (their number stays fixed). The PetSet's own
 // metadata (labels, annotations, ...) follows the usual update rules.
 //
-// Problems the stored object already had are not reported again, so that a
-// PetSet stored under older, looser rules can still be scaled, relabelled
-// and finalized.
+// Problems the stored object already had (reserved label keys included) are
+// not reported again, so that a PetSet stored under older, looser rules can
+// still be scaled, relabelled and finalized.
 func ValidatePetSetUpdate(petSet, oldPetSet *apps.PetSet) field.ErrorList {
 	allErrs := apimachineryvalidation.ValidateObjectMetaUpdate(&petSet.ObjectMeta, &oldPetSet.ObjectMeta, field.NewPath("metadata"))
 
@@ -84,6 +208,7 @@ func ValidatePetSetUpdate(petSet, oldPetSet *apps.PetSet) field.ErrorList {
 		allErrs = append(allErrs, withoutPreexisting(specErrs, oldErrs)...)
 	}
 	allErrs = append(allErrs, validatePetSetSpecUpdate(&petSet.Spec, &oldPetSet.Spec, specPath)...)
+	allErrs = append(allErrs, validateReservedLabels(&petSet.Spec, &oldPetSet.Spec, specPath)...)
 	return allErrs
 }
 

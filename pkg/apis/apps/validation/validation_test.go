@@ -732,3 +732,338 @@ func TestValidatePetSetStatusUpdate(t *testing.T) {
 		checkErrors(t, ValidatePetSetStatusUpdate(updated, stored), []fieldError{{field.ErrorTypeInvalid, "metadata.namespace"}})
 	})
 }
+
+// nameOfLength returns a valid DNS-1123 label of n characters starting with
+// prefix.
+func nameOfLength(prefix string, n int) string {
+	return prefix + strings.Repeat("a", n-len(prefix))
+}
+
+func TestValidatePetSetRefusesNamesWhosePetsCannotExist(t *testing.T) {
+	longestName := nameOfLength("web", appsv1alpha1.MaxPetSetNameLength)
+	tooLongMessage := "metadata.name: Too long: may not be more than 52 characters, so that the names of its pets (<name>-<ordinal>) and its revision labels (<name>-<hash>) fit in 63 characters"
+	tests := []struct {
+		name   string
+		mutate func(*appsv1alpha1.PetSet)
+		want   []string
+	}{{
+		name:   "a name of 52 characters is accepted: web-...-2147483647 has 63",
+		mutate: func(p *appsv1alpha1.PetSet) { p.Name = longestName },
+	}, {
+		name:   "a name of 53 characters is too long at metadata.name, naming the limit",
+		mutate: func(p *appsv1alpha1.PetSet) { p.Name = nameOfLength("web", 53) },
+		want:   []string{tooLongMessage},
+	}, {
+		name:   "a name of 63 characters, a valid DNS label, is too long",
+		mutate: func(p *appsv1alpha1.PetSet) { p.Name = nameOfLength("web", 63) },
+		want:   []string{tooLongMessage},
+	}, {
+		name:   "a name of 64 characters is reported once, as no DNS label",
+		mutate: func(p *appsv1alpha1.PetSet) { p.Name = nameOfLength("web", 64) },
+		want:   []string{`metadata.name: Invalid value: "` + nameOfLength("web", 64) + `": must be no more than 63 characters`},
+	}, {
+		name: "the longest claim template name with the longest name is accepted: its claims fit",
+		mutate: func(p *appsv1alpha1.PetSet) {
+			p.Name = longestName
+			claimName := nameOfLength("www", 63)
+			p.Spec.VolumeClaimTemplates[0].Name = claimName
+			container(p).VolumeMounts[0].Name = claimName
+		},
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for _, err := range ValidatePetSet(newPetSet(t, tc.mutate)) {
+				got = append(got, err.Error())
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("errors (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestValidatePetSetNameLimitIsTypedTooLong(t *testing.T) {
+	errs := ValidatePetSet(newPetSet(t, func(p *appsv1alpha1.PetSet) { p.Name = nameOfLength("web", 53) }))
+	checkErrors(t, errs, []fieldError{{field.ErrorTypeTooLong, "metadata.name"}})
+}
+
+func TestValidateClaimNameFits(t *testing.T) {
+	path := field.NewPath("spec", "volumeClaimTemplates").Index(0).Child("metadata", "name")
+	tests := []struct {
+		name      string
+		claimName string
+		petSet    string
+		want      []fieldError
+	}{{
+		name:      "the guide's www-web-2147483647 fits",
+		claimName: "www",
+		petSet:    "web",
+	}, {
+		name:      "the longest names the other rules allow fit (63+1+52+1+10 characters)",
+		claimName: nameOfLength("www", 63),
+		petSet:    nameOfLength("web", appsv1alpha1.MaxPetSetNameLength),
+	}, {
+		name:      "a claim of exactly 253 characters at the largest ordinal fits",
+		claimName: nameOfLength("www", 253-1-3-1-10),
+		petSet:    "web",
+	}, {
+		name:      "a claim of 254 characters at the largest ordinal is invalid at the template's name",
+		claimName: nameOfLength("www", 254-1-3-1-10),
+		petSet:    "web",
+		want:      []fieldError{{field.ErrorTypeInvalid, path.String()}},
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			errs := validateClaimNameFits(tc.claimName, tc.petSet, path)
+			checkErrors(t, errs, tc.want)
+			for _, err := range errs {
+				if !strings.Contains(err.Detail, "-2147483647") || !strings.Contains(err.Detail, "253") {
+					t.Errorf("error %q does not show the longest claim name and the limit", err.Error())
+				}
+			}
+		})
+	}
+}
+
+func TestValidatePetSetUpdateAcceptsStoredNamesOverTheLimit(t *testing.T) {
+	// A PetSet created before the name limit: it can still be scaled,
+	// relabelled and finalized.
+	tests := []struct {
+		name   string
+		mutate func(*apps.PetSet)
+	}{
+		{"scale", func(p *apps.PetSet) { p.Spec.Replicas = 0 }},
+		{"relabel", func(p *apps.PetSet) { p.Labels = map[string]string{"app": "nginx", "state": "retired"} }},
+		{"remove the finalizer", func(p *apps.PetSet) { p.Finalizers = nil }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stored := storedAndUpdated(t, nil)
+			stored.Name = nameOfLength("web", 60)
+			stored.Finalizers = []string{"apps.petsets.io/pets"}
+			updated := stored.DeepCopy()
+			tc.mutate(updated)
+			checkErrors(t, ValidatePetSetUpdate(updated, stored), nil)
+		})
+	}
+}
+
+// reservedError is the error refusing a reserved label key at path.
+func reservedError(path string) fieldError {
+	return fieldError{field.ErrorTypeForbidden, path}
+}
+
+// checkReservedDetails checks that every Forbidden error about a label key
+// says which key is reserved, and for what.
+func checkReservedDetails(t *testing.T, errs field.ErrorList) {
+	t.Helper()
+	for _, err := range errs {
+		if err.Type != field.ErrorTypeForbidden || err.Detail == ForbiddenUpdateMessage {
+			continue
+		}
+		var key string
+		for _, k := range appsv1alpha1.ReservedLabelKeys {
+			if strings.Contains(err.Detail, `"`+k+`"`) {
+				key = k
+			}
+		}
+		if key == "" || err.Detail != ReservedLabelMessage(key) {
+			t.Errorf("error %q does not name a reserved key as reserved for the controller", err.Error())
+		}
+	}
+}
+
+func TestValidatePetSetRefusesReservedLabelKeys(t *testing.T) {
+	selectApp := func(p *appsv1alpha1.PetSet) {
+		// Set so that they are not defaulted from the template labels.
+		p.Labels = map[string]string{"app": "nginx"}
+		p.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": "nginx"}}
+	}
+	type testCase struct {
+		name   string
+		mutate func(*appsv1alpha1.PetSet)
+		want   []fieldError
+	}
+	var tests []testCase
+	for _, key := range appsv1alpha1.ReservedLabelKeys {
+		tests = append(tests, testCase{
+			name: key + " in the template labels is forbidden at spec.template.metadata.labels[key]",
+			mutate: func(p *appsv1alpha1.PetSet) {
+				selectApp(p)
+				p.Spec.Template.Labels[key] = "web-0"
+			},
+			want: []fieldError{reservedError("spec.template.metadata.labels[" + key + "]")},
+		}, testCase{
+			name: key + " in a claim template's labels is forbidden at spec.volumeClaimTemplates[i].metadata.labels[key]",
+			mutate: func(p *appsv1alpha1.PetSet) {
+				p.Spec.VolumeClaimTemplates = append(p.Spec.VolumeClaimTemplates, claim("logs", "1Gi"))
+				p.Spec.VolumeClaimTemplates[1].Labels = map[string]string{"app": "nginx", key: "x"}
+			},
+			want: []fieldError{reservedError("spec.volumeClaimTemplates[1].metadata.labels[" + key + "]")},
+		})
+	}
+	tests = append(tests, testCase{
+		name: "a reserved key in selector.matchLabels is forbidden at spec.selector.matchLabels[key]",
+		mutate: func(p *appsv1alpha1.PetSet) {
+			selectApp(p)
+			p.Spec.Selector.MatchLabels[appsv1alpha1.PetSetClaimSetLabel] = "web"
+			p.Spec.Template.Labels[appsv1alpha1.PetSetClaimSetLabel] = "web"
+		},
+		want: []fieldError{
+			reservedError("spec.selector.matchLabels[apps.petsets.io/petset]"),
+			reservedError("spec.template.metadata.labels[apps.petsets.io/petset]"),
+		},
+	}, testCase{
+		name: "a reserved key in a selector expression is forbidden at spec.selector.matchExpressions[i].key",
+		mutate: func(p *appsv1alpha1.PetSet) {
+			selectApp(p)
+			p.Spec.Selector = &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
+				{Key: "app", Operator: metav1.LabelSelectorOpIn, Values: []string{"nginx"}},
+				{Key: appsv1alpha1.PetSetPodOrdinalLabel, Operator: metav1.LabelSelectorOpDoesNotExist},
+			}}
+		},
+		want: []fieldError{reservedError("spec.selector.matchExpressions[1].key")},
+	}, testCase{
+		name: "a reserved template label is forbidden in the selector defaulted from it too",
+		mutate: func(p *appsv1alpha1.PetSet) {
+			p.Spec.Template.Labels[appsv1alpha1.PetSetPodNameLabel] = "web-0"
+		},
+		want: []fieldError{
+			reservedError("spec.selector.matchLabels[apps.petsets.io/pet-name]"),
+			reservedError("spec.template.metadata.labels[apps.petsets.io/pet-name]"),
+		},
+	}, testCase{
+		name: "other keys of the apps.petsets.io prefix are accepted",
+		mutate: func(p *appsv1alpha1.PetSet) {
+			selectApp(p)
+			p.Spec.Template.Labels["apps.petsets.io/role"] = "primary"
+			p.Spec.VolumeClaimTemplates[0].Labels = map[string]string{"apps.petsets.io/tier": "fast"}
+		},
+	}, testCase{
+		name: "the reserved names without their prefix are accepted",
+		mutate: func(p *appsv1alpha1.PetSet) {
+			selectApp(p)
+			p.Spec.Template.Labels["pet-name"] = "x"
+			p.Spec.Template.Labels["petset"] = "web"
+		},
+	}, testCase{
+		name: "every reserved key everywhere is reported once per place",
+		mutate: func(p *appsv1alpha1.PetSet) {
+			selectApp(p)
+			p.Spec.Selector.MatchLabels[appsv1alpha1.PetSetPodNameLabel] = "web-0"
+			p.Spec.Selector.MatchExpressions = []metav1.LabelSelectorRequirement{
+				{Key: appsv1alpha1.PetSetClaimTemplateLabel, Operator: metav1.LabelSelectorOpDoesNotExist},
+			}
+			p.Spec.Template.Labels[appsv1alpha1.PetSetPodNameLabel] = "web-0"
+			p.Spec.Template.Labels[appsv1alpha1.PetSetPodOrdinalLabel] = "0"
+			p.Spec.VolumeClaimTemplates[0].Labels = map[string]string{appsv1alpha1.PetSetClaimSetLabel: "web"}
+		},
+		want: []fieldError{
+			reservedError("spec.selector.matchLabels[apps.petsets.io/pet-name]"),
+			reservedError("spec.selector.matchExpressions[0].key"),
+			reservedError("spec.template.metadata.labels[apps.petsets.io/pet-name]"),
+			reservedError("spec.template.metadata.labels[apps.petsets.io/pet-ordinal]"),
+			reservedError("spec.volumeClaimTemplates[0].metadata.labels[apps.petsets.io/petset]"),
+		},
+	})
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			errs := ValidatePetSet(newPetSet(t, tc.mutate))
+			checkErrors(t, errs, tc.want)
+			checkReservedDetails(t, errs)
+		})
+	}
+}
+
+func TestReservedLabelMessage(t *testing.T) {
+	want := `the label key "apps.petsets.io/pet-name" is reserved for the PetSet controller, which sets it on the pets and their claims`
+	if diff := cmp.Diff(want, ReservedLabelMessage(appsv1alpha1.PetSetPodNameLabel)); diff != "" {
+		t.Errorf("message (-want +got):\n%s", diff)
+	}
+}
+
+func TestValidatePetSetUpdateRatchetsReservedLabelKeys(t *testing.T) {
+	fixed := func(path string) fieldError { return fieldError{field.ErrorTypeForbidden, path} }
+	// withReservedKeys is a PetSet stored before the rule, with a reserved
+	// key at every place.
+	withReservedKeys := func(p *apps.PetSet) {
+		p.Spec.Selector.MatchLabels[appsv1alpha1.PetSetClaimSetLabel] = "web"
+		p.Spec.Selector.MatchExpressions = []metav1.LabelSelectorRequirement{
+			{Key: appsv1alpha1.PetSetPodOrdinalLabel, Operator: metav1.LabelSelectorOpDoesNotExist},
+		}
+		p.Spec.Template.Labels[appsv1alpha1.PetSetClaimSetLabel] = "web"
+		p.Spec.VolumeClaimTemplates[0].Labels = map[string]string{appsv1alpha1.PetSetClaimTemplateLabel: "www"}
+	}
+	tests := []struct {
+		name   string
+		stored func(*apps.PetSet)
+		mutate func(*apps.PetSet)
+		want   []fieldError
+	}{{
+		name:   "a stored PetSet with reserved keys can be scaled",
+		stored: withReservedKeys,
+		mutate: func(p *apps.PetSet) { p.Spec.Replicas = 5 },
+	}, {
+		name:   "a stored PetSet with reserved keys can change its image",
+		stored: withReservedKeys,
+		mutate: func(p *apps.PetSet) { p.Spec.Template.Spec.Containers[0].Image = "nginx:1.27" },
+	}, {
+		name:   "a stored PetSet with reserved keys can be relabelled and finalized",
+		stored: withReservedKeys,
+		mutate: func(p *apps.PetSet) {
+			p.Labels = map[string]string{"app": "nginx", "state": "retired"}
+			p.Finalizers = nil
+		},
+	}, {
+		name:   "a reserved key new to the template labels is refused besides the change",
+		mutate: func(p *apps.PetSet) { p.Spec.Template.Labels[appsv1alpha1.PetSetPodNameLabel] = "web-0" },
+		want: []fieldError{
+			fixed("spec.template.metadata.labels"),
+			reservedError("spec.template.metadata.labels[apps.petsets.io/pet-name]"),
+		},
+	}, {
+		name:   "a second reserved key in the template labels is refused, the stored one is not",
+		stored: withReservedKeys,
+		mutate: func(p *apps.PetSet) { p.Spec.Template.Labels[appsv1alpha1.PetSetPodNameLabel] = "web-0" },
+		want: []fieldError{
+			fixed("spec.template.metadata.labels"),
+			reservedError("spec.template.metadata.labels[apps.petsets.io/pet-name]"),
+		},
+	}, {
+		name:   "a stored reserved key is refused at a place it was not: template labels to claim labels",
+		stored: withReservedKeys,
+		mutate: func(p *apps.PetSet) {
+			p.Spec.VolumeClaimTemplates[0].Labels[appsv1alpha1.PetSetClaimSetLabel] = "web"
+		},
+		want: []fieldError{
+			fixed("spec.volumeClaimTemplates"),
+			reservedError("spec.volumeClaimTemplates[0].metadata.labels[apps.petsets.io/petset]"),
+		},
+	}, {
+		name:   "a reserved key new to a selector expression is refused besides the change",
+		stored: withReservedKeys,
+		mutate: func(p *apps.PetSet) {
+			p.Spec.Selector.MatchExpressions = append(p.Spec.Selector.MatchExpressions, metav1.LabelSelectorRequirement{
+				Key: appsv1alpha1.PetSetPodNameLabel, Operator: metav1.LabelSelectorOpDoesNotExist,
+			})
+		},
+		want: []fieldError{
+			fixed("spec.selector"),
+			reservedError("spec.selector.matchExpressions[1].key"),
+		},
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stored := storedAndUpdated(t, nil)
+			if tc.stored != nil {
+				tc.stored(stored)
+			}
+			updated := stored.DeepCopy()
+			tc.mutate(updated)
+			errs := ValidatePetSetUpdate(updated, stored)
+			checkErrors(t, errs, tc.want)
+			checkReservedDetails(t, errs)
+		})
+	}
+}

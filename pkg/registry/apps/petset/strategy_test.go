@@ -295,6 +295,17 @@ func TestValidate(t *testing.T) {
 		name:   "a PetSet needs a namespace",
 		mutate: func(p *apps.PetSet) { p.Namespace = "" },
 		want:   []fieldError{{field.ErrorTypeRequired, "metadata.namespace"}},
+	}, {
+		name:   "a name of 52 characters is valid",
+		mutate: func(p *apps.PetSet) { p.Name = "web-" + strings.Repeat("a", 48) },
+	}, {
+		name:   "a name of 53 characters is too long at metadata.name",
+		mutate: func(p *apps.PetSet) { p.Name = "web-" + strings.Repeat("a", 49) },
+		want:   []fieldError{{field.ErrorTypeTooLong, "metadata.name"}},
+	}, {
+		name:   "a reserved label key in the template labels is forbidden at its key",
+		mutate: func(p *apps.PetSet) { p.Spec.Template.Labels["apps.petsets.io/pet-ordinal"] = "0" },
+		want:   []fieldError{{field.ErrorTypeForbidden, "spec.template.metadata.labels[apps.petsets.io/pet-ordinal]"}},
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -383,6 +394,51 @@ func TestValidateUpdate(t *testing.T) {
 				if err.Type == field.ErrorTypeForbidden && !strings.Contains(err.Detail, validation.ForbiddenUpdateMessage) {
 					t.Errorf("forbidden error %q does not explain what may change", err.Error())
 				}
+			}
+		})
+	}
+}
+
+// TestValidateUpdateKeepsOlderPetSetsUpdatable updates PetSets stored
+// before the name limit and the reserved label keys: the rules apply on
+// create, and on update only to what the update adds.
+func TestValidateUpdateKeepsOlderPetSetsUpdatable(t *testing.T) {
+	older := func(p *apps.PetSet) {
+		p.Name = "web-" + strings.Repeat("a", 56)
+		p.Finalizers = []string{"apps.petsets.io/pets"}
+		p.Spec.Template.Labels["apps.petsets.io/pet-name"] = "web-0"
+		p.Spec.VolumeClaimTemplates[0].Labels = map[string]string{"apps.petsets.io/petset": "web"}
+	}
+	tests := []struct {
+		name   string
+		mutate func(*apps.PetSet)
+		want   []fieldError
+	}{{
+		name:   "scaling is allowed",
+		mutate: func(p *apps.PetSet) { p.Spec.Replicas = 0 },
+	}, {
+		name:   "removing the finalizer is allowed",
+		mutate: func(p *apps.PetSet) { p.Finalizers = nil },
+	}, {
+		name:   "relabelling the PetSet is allowed",
+		mutate: func(p *apps.PetSet) { p.Labels["state"] = "retired" },
+	}, {
+		name:   "a reserved key the update adds is forbidden at its key",
+		mutate: func(p *apps.PetSet) { p.Spec.Template.Labels["apps.petsets.io/pet-ordinal"] = "0" },
+		want: []fieldError{
+			{field.ErrorTypeForbidden, "spec.template.metadata.labels"},
+			{field.ErrorTypeForbidden, "spec.template.metadata.labels[apps.petsets.io/pet-ordinal]"},
+		},
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			old := storedPetSet(t)
+			older(old)
+			p := old.DeepCopy()
+			tc.mutate(p)
+			errs := NewStrategy(testScheme).ValidateUpdate(context.Background(), p, old)
+			if diff := cmp.Diff(tc.want, summarize(errs)); diff != "" {
+				t.Errorf("ValidateUpdate (-want +got):\n%s\nerrors: %v", diff, errs.ToAggregate())
 			}
 		})
 	}

@@ -20,6 +20,7 @@ limitations under the License.
 package apiserver
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -69,10 +70,21 @@ type Config struct {
 	GenericConfig *genericapiserver.RecommendedConfig
 }
 
-// CompletedConfig is a Config with every default filled in.
-type CompletedConfig struct {
+// completedConfig is what Complete makes of a Config.
+type completedConfig struct {
 	GenericConfig genericapiserver.CompletedConfig
-	applyGuard    *applyPatchGuard
+	// applyGuard checks apply patches against the schema; its handler is
+	// already in GenericConfig's handler chain.
+	applyGuard *applyPatchGuard
+}
+
+// CompletedConfig is a Config with every default filled in. Only
+// Config.Complete makes one: the unexported pointer it embeds cannot be set
+// outside this package (New refuses the zero value), so a server is never
+// built from a configuration that skipped Complete, and with it the
+// apply-patch check.
+type CompletedConfig struct {
+	*completedConfig
 }
 
 // PetSetServer is a running PetSet API server.
@@ -90,11 +102,18 @@ func (c *Config) Complete() CompletedConfig {
 	c.GenericConfig.BuildHandlerChainFunc = func(apiHandler http.Handler, cfg *genericapiserver.Config) http.Handler {
 		return buildChain(guard.wrap(apiHandler), cfg)
 	}
-	return CompletedConfig{GenericConfig: c.GenericConfig.Complete(), applyGuard: guard}
+	return CompletedConfig{&completedConfig{GenericConfig: c.GenericConfig.Complete(), applyGuard: guard}}
 }
+
+// errNotCompleted is New's error for a CompletedConfig that Complete did
+// not make: the zero value.
+var errNotCompleted = errors.New("the configuration was not completed: build it with Config.Complete")
 
 // New builds the server and installs the apps/v1alpha1 group.
 func (c CompletedConfig) New() (*PetSetServer, error) {
+	if c.completedConfig == nil || c.applyGuard == nil {
+		return nil, errNotCompleted
+	}
 	genericServer, err := c.GenericConfig.New("petset-apiserver", genericapiserver.NewEmptyDelegate())
 	if err != nil {
 		return nil, fmt.Errorf("creating the generic apiserver: %w", err)
@@ -115,12 +134,10 @@ func (c CompletedConfig) New() (*PetSetServer, error) {
 		return nil, fmt.Errorf("installing the %s API group: %w", apps.GroupName, err)
 	}
 	// The same schema the apply handler uses, built by InstallAPIGroup.
-	if c.applyGuard != nil {
-		tc, err := managedfields.NewTypeConverter(apiGroupInfo.StaticOpenAPISpec, false)
-		if err != nil {
-			return nil, fmt.Errorf("building the apply schema of the %s API group: %w", apps.GroupName, err)
-		}
-		c.applyGuard.setTypeConverter(tc)
+	tc, err := managedfields.NewTypeConverter(apiGroupInfo.StaticOpenAPISpec, false)
+	if err != nil {
+		return nil, fmt.Errorf("building the apply schema of the %s API group: %w", apps.GroupName, err)
 	}
+	c.applyGuard.setTypeConverter(tc)
 	return &PetSetServer{GenericAPIServer: genericServer}, nil
 }

@@ -34,7 +34,32 @@ const (
 
 	// PetSetPodOrdinalLabel is set on every pet to its ordinal index.
 	PetSetPodOrdinalLabel = "apps.petsets.io/pet-ordinal"
+
+	// PetSetClaimSetLabel is set on every claim the controller creates or
+	// adopts to the name of its PetSet. A claim labelled for another PetSet
+	// is never mounted.
+	PetSetClaimSetLabel = "apps.petsets.io/petset"
+
+	// PetSetClaimTemplateLabel is set on every claim the controller creates
+	// or adopts to the name of the volume claim template it comes from.
+	PetSetClaimTemplateLabel = "apps.petsets.io/claim-template"
+
+	// MaxPetSetNameLength is the longest PetSet name whose pets can exist:
+	// "<petset>-<ordinal>" is a pod name, a hostname and a label value
+	// (at most 63 characters), and "<petset>-<10-character hash>" names the
+	// PetSet's revisions in a label value.
+	MaxPetSetNameLength = 52
 )
+
+// ReservedLabelKeys are the label keys the controller owns. They may not
+// appear in a PetSet's selector, its pod template's labels or its volume
+// claim templates' labels.
+var ReservedLabelKeys = []string{
+	PetSetPodNameLabel,
+	PetSetPodOrdinalLabel,
+	PetSetClaimSetLabel,
+	PetSetClaimTemplateLabel,
+}
 
 // +genclient
 // +genclient:method=GetScale,verb=get,subresource=scale,result=k8s.io/api/autoscaling/v1.Scale

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/petsets/petset/pkg/controller/manager"
+	"github.com/petsets/petset/pkg/controller/petset"
 	"github.com/spf13/pflag"
 
 	// Workqueue, client-go and leader election metrics on /metrics.
@@ -50,6 +51,9 @@ type ControllerOptions struct {
 	RetryPeriod    time.Duration
 	// ResyncPeriod is how often every PetSet is synced without a change.
 	ResyncPeriod time.Duration
+	// TerminatingPetMargin is how long past its grace period a pet stuck
+	// terminating blocks the next deletion of a teardown or scale down.
+	TerminatingPetMargin time.Duration
 
 	// enabledSet records whether --controllers was given.
 	enabledSet bool
@@ -68,6 +72,8 @@ func NewControllerOptions() *ControllerOptions {
 		RenewDeadline:  manager.DefaultRenewDeadline,
 		RetryPeriod:    manager.DefaultRetryPeriod,
 		ResyncPeriod:   manager.DefaultResyncPeriod,
+
+		TerminatingPetMargin: petset.DefaultTerminatingPetMargin,
 	}
 }
 
@@ -78,6 +84,10 @@ func (o *ControllerOptions) AddFlags(fs *pflag.FlagSet) {
 			"(or the in-cluster configuration). Always off with --standalone.")
 	fs.IntVar(&o.Workers, "controller-workers", o.Workers, "Number of PetSets the controller syncs concurrently.")
 	fs.DurationVar(&o.ResyncPeriod, "controller-resync-period", o.ResyncPeriod, "How often the controller syncs every PetSet without a change.")
+	fs.DurationVar(&o.TerminatingPetMargin, "terminating-pet-margin", o.TerminatingPetMargin,
+		"How long past its grace period a pet that is still terminating (for example on a node that never confirms) "+
+			"blocks the deletion of the next pet when a PetSet is deleted or scaled down. After that the controller goes on "+
+			"and records a PetStuckTerminating warning event.")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect,
 		"Elect one active controller among the server replicas through a Lease. Turn off only when a single replica runs.")
 	fs.StringVar(&o.LeaseNamespace, "leader-elect-resource-namespace", o.LeaseNamespace, "Namespace of the controller's leader election Lease.")
@@ -114,6 +124,9 @@ func (o *ControllerOptions) Validate(standalone bool) []error {
 	}
 	if o.ResyncPeriod <= 0 {
 		errs = append(errs, fmt.Errorf("--controller-resync-period must be positive, not %s", o.ResyncPeriod))
+	}
+	if o.TerminatingPetMargin <= 0 {
+		errs = append(errs, fmt.Errorf("--terminating-pet-margin must be positive, not %s", o.TerminatingPetMargin))
 	}
 	if o.LeaderElect {
 		if o.LeaseNamespace == "" {

@@ -251,6 +251,7 @@ func (o *Options) controllerConfig(cluster, loopback *rest.Config) (manager.Conf
 		RenewDeadline:         c.RenewDeadline,
 		RetryPeriod:           c.RetryPeriod,
 		ResyncPeriod:          c.ResyncPeriod,
+		TerminatingPetMargin:  c.TerminatingPetMargin,
 	}, nil
 }
 

@@ -96,6 +96,11 @@ type Config struct {
 	// ResyncPeriod is how often every PetSet is synced even without a
 	// change. Defaults to DefaultResyncPeriod.
 	ResyncPeriod time.Duration
+
+	// TerminatingPetMargin is how long past its grace period a
+	// terminating pet blocks the next deletion. Defaults to
+	// petset.DefaultTerminatingPetMargin.
+	TerminatingPetMargin time.Duration
 }
 
 func (cfg Config) withDefaults() (Config, error) {
@@ -181,7 +186,8 @@ func runController(ctx context.Context, kubeClient kubernetes.Interface, cfg Con
 		kubeInformers.Core().V1().Pods(),
 		kubeInformers.Core().V1().PersistentVolumeClaims(),
 		petSetInformers.Apps().V1alpha1().PetSets(),
-		recorder)
+		recorder,
+		petset.Options{TerminatingPetMargin: cfg.TerminatingPetMargin})
 	if err != nil {
 		return fmt.Errorf("create PetSet controller: %w", err)
 	}

@@ -20,12 +20,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"time"
 
 	appsv1alpha1 "github.com/petsets/api/apps/v1alpha1"
 	v1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
 )
 
 // petSetControlInterface reconciles one PetSet with its pets.
@@ -34,7 +38,9 @@ type petSetControlInterface interface {
 	// controls as the informer sees them, and then writes set's status if
 	// it changed. A non-nil error means the PetSet must be synced again
 	// with backoff.
-	SyncPetSet(ctx context.Context, set *appsv1alpha1.PetSet, pods []*v1.Pod) error
+	// A positive duration asks for another sync after it even without an
+	// event.
+	SyncPetSet(ctx context.Context, set *appsv1alpha1.PetSet, pods []*v1.Pod) (time.Duration, error)
 }
 
 // actionKind is what the control loop decides to do next.
@@ -75,6 +81,26 @@ type petAction struct {
 	pod *v1.Pod
 	// reason explains the decision, for logs.
 	reason string
+	// requeueAfter, when positive, is when the decision may change without
+	// any event: a terminating pet that blocks reaches its time bound.
+	requeueAfter time.Duration
+	// skipped are the terminating pets the decision went past because
+	// they stayed terminating beyond their grace period plus the margin.
+	skipped []*v1.Pod
+}
+
+// terminationBound returns the time after which a terminating pet no longer
+// blocks the deletion of the next one: the end of its grace period (the API
+// server sets the pod's deletionTimestamp to the deletion request's time plus
+// the grace period) plus margin.
+func terminationBound(pod *v1.Pod, margin time.Duration) time.Time {
+	return pod.DeletionTimestamp.Add(margin)
+}
+
+// isStuckTerminating reports whether pod is terminating and has passed its
+// termination bound at now.
+func isStuckTerminating(pod *v1.Pod, now time.Time, margin time.Duration) bool {
+	return isTerminating(pod) && !now.Before(terminationBound(pod, margin))
 }
 
 // nextPetAction decides the one next pet action that brings the pets to
@@ -87,12 +113,14 @@ type petAction struct {
 //     the current template once it is gone.
 //   - A terminating pet, or one that is not Running and Ready (or is paused by
 //     the initialized annotation), blocks any further action.
-//   - Once pets 0..replicas-1 are healthy, pets with ordinal >= replicas are
-//     deleted from the highest down, one at a time: only when no pet is
-//     terminating, no other pet is unhealthy, and the highest is not paused.
+//   - Once pets 0..replicas-1 are healthy, the condemned pets (ordinal >=
+//     replicas) are deleted by nextRemoval, unless one of them is paused by
+//     the initialized annotation: the debugging hook pauses scale down too.
+//     A condemned pet's own health never blocks: it is going away.
 //
-// pets must hold member pods only (named <set>-<ordinal>).
-func nextPetAction(replicas int, pets []*v1.Pod) petAction {
+// pets must hold member pods only (named <set>-<ordinal>). A pet terminating
+// for longer than its grace period plus margin blocks no deletion.
+func nextPetAction(replicas int, pets []*v1.Pod, now time.Time, margin time.Duration) petAction {
 	byOrdinal := make(map[int]*v1.Pod, len(pets))
 	condemned := make([]*v1.Pod, 0)
 	for _, pod := range pets {
@@ -124,28 +152,49 @@ func nextPetAction(replicas int, pets []*v1.Pod) petAction {
 		}
 	}
 
-	if len(condemned) == 0 {
-		return petAction{kind: actionNone}
-	}
-	sortByOrdinal(condemned)
-	target := condemned[len(condemned)-1]
 	for _, pod := range condemned {
-		if isTerminating(pod) {
+		if isPaused(pod) && !isTerminating(pod) {
 			return petAction{kind: actionWait, ordinal: getOrdinal(pod), pod: pod,
-				reason: "waiting for the pet to be gone before the next scale down"}
+				reason: fmt.Sprintf("pet is paused by %s=false, scale down is paused", appsv1alpha1.PetSetInitAnnotation)}
 		}
 	}
-	for _, pod := range condemned {
-		if isPaused(pod) {
-			return petAction{kind: actionWait, ordinal: getOrdinal(pod), pod: pod,
-				reason: fmt.Sprintf("pet is paused by %s=false", appsv1alpha1.PetSetInitAnnotation)}
+	return nextRemoval(condemned, now, margin, "scale down")
+}
+
+// nextTeardownAction decides the next step of the teardown of a PetSet being
+// deleted: every pet goes, from the highest ordinal down, each only after the
+// previous one is gone. No pet's health, phase or pause annotation blocks it.
+// actionNone means no pet is left to delete or wait for.
+func nextTeardownAction(pets []*v1.Pod, now time.Time, margin time.Duration) petAction {
+	return nextRemoval(pets, now, margin, "teardown")
+}
+
+// nextRemoval deletes pods one at a time from the highest ordinal down: the
+// highest pod that is not terminating is deleted once every higher pod is
+// gone, or has been terminating beyond its grace period plus margin (those
+// are reported in skipped). It waits for a higher pod that is still within
+// its bound, and asks to be requeued when that bound passes.
+func nextRemoval(pods []*v1.Pod, now time.Time, margin time.Duration, what string) petAction {
+	ordered := slices.Clone(pods)
+	sortByOrdinal(ordered)
+	var skipped []*v1.Pod
+	for i := len(ordered) - 1; i >= 0; i-- {
+		pod := ordered[i]
+		if !isTerminating(pod) {
+			return petAction{kind: actionDelete, ordinal: getOrdinal(pod), pod: pod, reason: what, skipped: skipped}
 		}
-		if pod != target && !isRunningAndReady(pod) {
-			return petAction{kind: actionWait, ordinal: getOrdinal(pod), pod: pod,
-				reason: "pet is not Running and Ready, scale down is blocked"}
+		if isStuckTerminating(pod, now, margin) {
+			skipped = append(skipped, pod)
+			continue
 		}
+		return petAction{kind: actionWait, ordinal: getOrdinal(pod), pod: pod,
+			reason:       "waiting for the pet to be gone before the next " + what,
+			requeueAfter: terminationBound(pod, margin).Sub(now)}
 	}
-	return petAction{kind: actionDelete, ordinal: getOrdinal(target), pod: target, reason: "scale down"}
+	if len(skipped) > 0 {
+		return petAction{kind: actionNone, reason: "only pets stuck terminating are left", skipped: skipped}
+	}
+	return petAction{kind: actionNone}
 }
 
 // computeStatus returns the status of set given its pets.
@@ -167,19 +216,28 @@ type defaultPetSetControl struct {
 	statusUpdater statusUpdaterInterface
 	finalizers    finalizerControlInterface
 	expectations  *petExpectations
+	recorder      record.EventRecorder
+	clock         clock.PassiveClock
+	// terminatingMargin is how long past its grace period a terminating
+	// pet keeps blocking the deletion of the next one.
+	terminatingMargin time.Duration
 }
 
 func newDefaultPetSetControl(petControl petControlInterface, statusUpdater statusUpdaterInterface,
-	finalizers finalizerControlInterface, expectations *petExpectations) *defaultPetSetControl {
+	finalizers finalizerControlInterface, expectations *petExpectations, recorder record.EventRecorder,
+	clock clock.PassiveClock, terminatingMargin time.Duration) *defaultPetSetControl {
 	return &defaultPetSetControl{
-		petControl:    petControl,
-		statusUpdater: statusUpdater,
-		finalizers:    finalizers,
-		expectations:  expectations,
+		petControl:        petControl,
+		statusUpdater:     statusUpdater,
+		finalizers:        finalizers,
+		expectations:      expectations,
+		recorder:          recorder,
+		clock:             clock,
+		terminatingMargin: terminatingMargin,
 	}
 }
 
-func (c *defaultPetSetControl) SyncPetSet(ctx context.Context, set *appsv1alpha1.PetSet, pods []*v1.Pod) error {
+func (c *defaultPetSetControl) SyncPetSet(ctx context.Context, set *appsv1alpha1.PetSet, pods []*v1.Pod) (time.Duration, error) {
 	pets := make([]*v1.Pod, 0, len(pods))
 	for _, pod := range pods {
 		if isMemberOf(set, pod) {
@@ -188,35 +246,34 @@ func (c *defaultPetSetControl) SyncPetSet(ctx context.Context, set *appsv1alpha1
 	}
 	sortByOrdinal(pets)
 
-	set, released, err := c.act(ctx, set, pods, pets)
+	set, requeueAfter, released, err := c.act(ctx, set, pods, pets)
 	if released {
 		// The PetSet no longer holds our finalizer and is going away.
-		return err
+		return 0, err
 	}
 	if statusErr := c.updateStatus(ctx, set, pets); statusErr != nil {
-		return errors.Join(err, statusErr)
+		return requeueAfter, errors.Join(err, statusErr)
 	}
-	return err
+	return requeueAfter, err
 }
 
-// act takes at most one pet action. It returns the PetSet as last written
-// (it changes when the finalizer is added), and true once PetSetFinalizer has
-// been removed from a PetSet being deleted.
-func (c *defaultPetSetControl) act(ctx context.Context, set *appsv1alpha1.PetSet, pods, pets []*v1.Pod) (*appsv1alpha1.PetSet, bool, error) {
+// act takes at most one pet action, after repairing the pets' drift. It
+// returns the PetSet as last written (it changes when the finalizer is
+// added), when to sync again without an event, and true once PetSetFinalizer
+// has been removed from a PetSet being deleted.
+func (c *defaultPetSetControl) act(ctx context.Context, set *appsv1alpha1.PetSet, pods, pets []*v1.Pod) (*appsv1alpha1.PetSet, time.Duration, bool, error) {
 	logger := klog.FromContext(ctx)
 	if !c.expectations.satisfied(logger, keyOf(set), pods) {
-		return set, false, nil
+		return set, 0, false, nil
 	}
 
 	if set.DeletionTimestamp != nil {
-		var released bool
-		var err error
 		if hasFinalizer(set, metav1.FinalizerOrphanDependents) {
-			released, err = c.orphan(ctx, set, pods)
-		} else {
-			released, err = c.cascade(ctx, set, pets)
+			released, err := c.orphan(ctx, set, pods)
+			return set, 0, released, err
 		}
-		return set, released, err
+		requeueAfter, released, err := c.cascade(ctx, set, pets)
+		return set, requeueAfter, released, err
 	}
 
 	if !hasFinalizer(set, PetSetFinalizer) {
@@ -224,50 +281,93 @@ func (c *defaultPetSetControl) act(ctx context.Context, set *appsv1alpha1.PetSet
 		// makes its deletion ordered.
 		updated, err := c.finalizers.AddFinalizer(ctx, set)
 		if err != nil {
-			return set, false, err
+			return set, 0, false, err
 		}
 		set = updated
 		if set.DeletionTimestamp != nil || !hasFinalizer(set, PetSetFinalizer) {
 			// The cache was behind: the PetSet is being deleted. The
 			// informer brings the change and the next sync handles it.
 			logger.V(2).Info("PetSet is being deleted, not adding pets", "petSet", klog.KObj(set))
-			return set, false, nil
+			return set, 0, false, nil
 		}
 	}
 
-	action := nextPetAction(replicasOf(set), pets)
+	repairErr := c.repair(ctx, set, pets)
+
+	action := nextPetAction(replicasOf(set), pets, c.clock.Now(), c.terminatingMargin)
 	logger.V(4).Info("Next pet action", "petSet", klog.KObj(set), "action", action.kind,
 		"ordinal", action.ordinal, "reason", action.reason)
+	var err error
 	switch action.kind {
 	case actionCreate:
-		return set, false, c.petControl.CreatePet(ctx, set, newPet(set, action.ordinal))
+		err = c.petControl.CreatePet(ctx, set, newPet(set, action.ordinal))
 	case actionDelete:
-		return set, false, c.petControl.DeletePet(ctx, set, action.pod)
+		c.reportSkipped(ctx, set, action)
+		err = c.petControl.DeletePet(ctx, set, action.pod)
 	}
-	return set, false, nil
+	return set, action.requeueAfter, false, errors.Join(repairErr, err)
 }
 
-// cascade scales a PetSet being deleted down to zero, one pet at a time from
-// the highest ordinal, then removes PetSetFinalizer.
-func (c *defaultPetSetControl) cascade(ctx context.Context, set *appsv1alpha1.PetSet, pets []*v1.Pod) (bool, error) {
+// repair brings existing pets back to what the PetSet says they are: a pet
+// whose identity labels were removed or changed gets them back, and a
+// Pending pet whose claim was deleted gets the claim created again (it cannot
+// start without it). Terminating pets are left alone.
+func (c *defaultPetSetControl) repair(ctx context.Context, set *appsv1alpha1.PetSet, pets []*v1.Pod) error {
+	var errs []error
+	for _, pod := range pets {
+		if isTerminating(pod) {
+			continue
+		}
+		if !identityMatches(set, pod) {
+			if err := c.petControl.RestoreIdentity(ctx, set, pod); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if pod.Status.Phase == v1.PodPending || pod.Status.Phase == "" {
+			if err := c.petControl.EnsureClaims(ctx, set, pod); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// reportSkipped records a Warning event for each pet the action went past
+// because it stayed terminating beyond its grace period plus the margin.
+func (c *defaultPetSetControl) reportSkipped(ctx context.Context, set *appsv1alpha1.PetSet, action petAction) {
+	for _, pod := range action.skipped {
+		klog.FromContext(ctx).Info("Pet is stuck terminating, going on without it", "petSet", klog.KObj(set),
+			"pod", klog.KObj(pod), "deletionTimestamp", pod.DeletionTimestamp, "margin", c.terminatingMargin)
+		c.recorder.Eventf(set, v1.EventTypeWarning, reasonPetStuckTerminating,
+			"Pod %s has been terminating for more than its grace period plus %s (deletion due at %s); going on with the %s without waiting for it",
+			pod.Name, c.terminatingMargin, pod.DeletionTimestamp.UTC().Format(time.RFC3339), action.reason)
+	}
+}
+
+// cascade tears a PetSet being deleted down to zero, one pet at a time from
+// the highest ordinal, whatever the pets' health, then removes
+// PetSetFinalizer.
+func (c *defaultPetSetControl) cascade(ctx context.Context, set *appsv1alpha1.PetSet, pets []*v1.Pod) (time.Duration, bool, error) {
 	logger := klog.FromContext(ctx)
-	action := nextPetAction(0, pets)
+	action := nextTeardownAction(pets, c.clock.Now(), c.terminatingMargin)
 	logger.V(4).Info("Next pet action for deleted PetSet", "petSet", klog.KObj(set), "action", action.kind,
 		"ordinal", action.ordinal, "reason", action.reason)
 	switch action.kind {
 	case actionDelete:
-		return false, c.petControl.DeletePet(ctx, set, action.pod)
+		c.reportSkipped(ctx, set, action)
+		return 0, false, c.petControl.DeletePet(ctx, set, action.pod)
 	case actionWait:
-		return false, nil
+		return action.requeueAfter, false, nil
 	}
 	if !hasFinalizer(set, PetSetFinalizer) {
-		return false, nil
+		return 0, false, nil
 	}
 	if err := c.finalizers.RemoveFinalizer(ctx, set); err != nil {
-		return false, err
+		return 0, false, err
 	}
+	c.reportSkipped(ctx, set, action)
 	logger.V(2).Info("All pets deleted, released the PetSet", "petSet", klog.KObj(set))
-	return true, nil
+	return 0, true, nil
 }
 
 // orphan releases every pod of a PetSet deleted with the orphan propagation

@@ -45,12 +45,77 @@ func testPet(ordinal int, mutators ...func(*v1.Pod)) *v1.Pod {
 func pending(pod *v1.Pod) { setPending(pod) }
 
 func terminating(pod *v1.Pod) {
-	now := metav1.Now()
+	now := metav1.NewTime(testNow)
 	pod.DeletionTimestamp = &now
+}
+
+// notReady makes a Running pet fail its readiness probe.
+func notReady(pod *v1.Pod) {
+	pod.Status.Conditions = []v1.PodCondition{{Type: v1.PodReady, Status: v1.ConditionFalse}}
 }
 
 func phase(p v1.PodPhase) func(*v1.Pod) {
 	return func(pod *v1.Pod) { pod.Status.Phase = p }
+}
+
+// testNow is the time the decision tests are made at.
+var testNow = time.Date(2016, 6, 1, 0, 0, 0, 0, time.UTC)
+
+// terminatingSince marks a pet terminating whose grace period ended ago
+// before testNow.
+func terminatingSince(ago time.Duration) func(*v1.Pod) {
+	return func(pod *v1.Pod) {
+		ts := metav1.NewTime(testNow.Add(-ago))
+		pod.DeletionTimestamp = &ts
+	}
+}
+
+func TestNextTeardownAction(t *testing.T) {
+	paused := setInitialized("false")
+	tests := []struct {
+		name         string
+		pets         []*v1.Pod
+		want         actionKind
+		ordinal      int
+		skipped      []string
+		requeueAfter time.Duration
+	}{
+		{name: "nothing left", want: actionNone},
+		{name: "highest first", pets: []*v1.Pod{testPet(0), testPet(1), testPet(2)}, want: actionDelete, ordinal: 2},
+		{name: "a paused lower pet does not block", pets: []*v1.Pod{testPet(0, paused), testPet(1)}, want: actionDelete, ordinal: 1},
+		{name: "a paused pet is deleted", pets: []*v1.Pod{testPet(0, paused)}, want: actionDelete, ordinal: 0},
+		{name: "pending, failed, succeeded and unready pets go in order",
+			pets: []*v1.Pod{testPet(0, pending), testPet(1, phase(v1.PodFailed)), testPet(2, phase(v1.PodSucceeded)), testPet(3, notReady)},
+			want: actionDelete, ordinal: 3},
+		{name: "wait for the terminating pet until its bound", pets: []*v1.Pod{testPet(0), testPet(1, terminatingSince(30*time.Second))},
+			want: actionWait, ordinal: 1, requeueAfter: 90 * time.Second},
+		{name: "a pet terminating before its grace period ends blocks", pets: []*v1.Pod{testPet(0), testPet(1, terminatingSince(-time.Minute))},
+			want: actionWait, ordinal: 1, requeueAfter: 3 * time.Minute},
+		{name: "a pet stuck terminating past its bound is skipped", pets: []*v1.Pod{testPet(0), testPet(1), testPet(2, terminatingSince(2*time.Minute))},
+			want: actionDelete, ordinal: 1, skipped: []string{"web-2"}},
+		{name: "only stuck pets left: done", pets: []*v1.Pod{testPet(0, terminatingSince(time.Hour)), testPet(1, terminatingSince(5*time.Minute))},
+			want: actionNone, skipped: []string{"web-1", "web-0"}},
+		{name: "a gap does not matter", pets: []*v1.Pod{testPet(0), testPet(3)}, want: actionDelete, ordinal: 3},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := nextTeardownAction(tc.pets, testNow, testMargin)
+			type result struct {
+				Kind         string
+				Ordinal      int
+				Skipped      []string
+				RequeueAfter time.Duration
+			}
+			want := result{tc.want.String(), tc.ordinal, tc.skipped, tc.requeueAfter}
+			have := result{got.kind.String(), got.ordinal, nil, got.requeueAfter}
+			for _, pod := range got.skipped {
+				have.Skipped = append(have.Skipped, pod.Name)
+			}
+			if diff := cmp.Diff(want, have); diff != "" {
+				t.Errorf("nextTeardownAction() mismatch (-want +got), reason %q:\n%s", got.reason, diff)
+			}
+		})
+	}
 }
 
 func TestNextPetAction(t *testing.T) {
@@ -79,8 +144,22 @@ func TestNextPetAction(t *testing.T) {
 			pets: []*v1.Pod{testPet(0), testPet(1), testPet(2), testPet(3), testPet(4)}, want: actionDelete, ordinal: 4},
 		{name: "scale down: wait for the terminating pet", replicas: 3,
 			pets: []*v1.Pod{testPet(0), testPet(1), testPet(2), testPet(3), testPet(4, terminating)}, want: actionWait, ordinal: 4},
-		{name: "scale down: blocked by an unready lower condemned pet", replicas: 3,
-			pets: []*v1.Pod{testPet(0), testPet(1), testPet(2), testPet(3, pending), testPet(4)}, want: actionWait, ordinal: 3},
+		{name: "scale down: an unready lower condemned pet does not block", replicas: 3,
+			pets: []*v1.Pod{testPet(0), testPet(1), testPet(2), testPet(3, pending), testPet(4)}, want: actionDelete, ordinal: 4},
+		{name: "scale down: two pending condemned pets go highest first", replicas: 2,
+			pets: []*v1.Pod{testPet(0), testPet(1), testPet(2, pending), testPet(3, pending)}, want: actionDelete, ordinal: 3},
+		{name: "scale down: a failed condemned pet goes after the higher ones", replicas: 1,
+			pets: []*v1.Pod{testPet(0), testPet(1, phase(v1.PodFailed)), testPet(2, pending)}, want: actionDelete, ordinal: 2},
+		{name: "scale down: the next condemned pet goes once the higher one is gone", replicas: 2,
+			pets: []*v1.Pod{testPet(0), testPet(1), testPet(2, pending)}, want: actionDelete, ordinal: 2},
+		{name: "scale down: a pet terminating within its bound blocks", replicas: 1,
+			pets: []*v1.Pod{testPet(0), testPet(1), testPet(2, terminatingSince(time.Minute))}, want: actionWait, ordinal: 2},
+		{name: "scale down: a pet stuck terminating past its bound does not block", replicas: 1,
+			pets: []*v1.Pod{testPet(0), testPet(1), testPet(2, terminatingSince(3*time.Minute))}, want: actionDelete, ordinal: 1},
+		{name: "scale down: only stuck pets left", replicas: 1,
+			pets: []*v1.Pod{testPet(0), testPet(1, terminatingSince(3*time.Minute))}, want: actionNone},
+		{name: "scale down: a paused lower condemned pet pauses it", replicas: 1,
+			pets: []*v1.Pod{testPet(0), testPet(1, paused), testPet(2)}, want: actionWait, ordinal: 1},
 		{name: "scale down: blocked by an unready pet in range", replicas: 3,
 			pets: []*v1.Pod{testPet(0), testPet(1, pending), testPet(2), testPet(3), testPet(4)}, want: actionWait, ordinal: 1},
 		{name: "scale down: the unready highest pet may go", replicas: 3,
@@ -96,7 +175,7 @@ func TestNextPetAction(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := nextPetAction(tc.replicas, tc.pets)
+			got := nextPetAction(tc.replicas, tc.pets, testNow, testMargin)
 			type result struct {
 				Kind    string
 				Ordinal int
@@ -528,15 +607,36 @@ func TestAlreadyExists(t *testing.T) {
 			t.Errorf("AlreadyExists reported as a create: %v", f.events)
 		}
 	})
-	t.Run("claim", func(t *testing.T) {
+	t.Run("claim created meanwhile for the pet", func(t *testing.T) {
 		f := newFixture(t, newPetSet(1))
-		f.om.createClaim.failNext(1, apierrors.NewAlreadyExists(v1.Resource("persistentvolumeclaims"), "www-web-0"))
+		f.om.hiddenClaims = []*v1.PersistentVolumeClaim{newPetClaims(f.set, 0)["www"]}
 		f.mustSync()
 		if diff := cmp.Diff([]string{"web-0"}, f.om.created); diff != "" {
 			t.Errorf("pod not created after the claim AlreadyExists (-want +got):\n%s", diff)
 		}
 		if got := f.eventsWith("Warning"); len(got) != 0 {
 			t.Errorf("AlreadyExists reported as a failure: %v", got)
+		}
+	})
+	t.Run("pod name held by a pod of another controller", func(t *testing.T) {
+		f := newFixture(t, newPetSet(1))
+		foreign := newPet(f.set, 0)
+		foreign.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "rs", UID: "rs-uid", Controller: ptrTo(true)}}
+		f.om.stale = true
+		if _, err := f.om.CreatePod(f.ctx, foreign); err != nil {
+			t.Fatal(err)
+		}
+		f.om.created = nil
+		err := f.sync()
+		if !errors.Is(err, errNameTaken) {
+			t.Fatalf("sync error = %v, want the name reported taken", err)
+		}
+		want := []string{"Warning FailedCreate create Pod web-0 in PetSet web failed error: pod default/web-0 already exists and is controlled by ReplicaSet rs (uid rs-uid): name is taken"}
+		if diff := cmp.Diff(want, f.eventsWith("Warning")); diff != "" {
+			t.Errorf("events (-want +got):\n%s", diff)
+		}
+		if _, pending := f.exp.pendingFor(keyOf(f.set)); pending {
+			t.Errorf("a failed create left an expectation")
 		}
 	})
 }
@@ -654,3 +754,104 @@ func TestStatusWrittenOnlyWhenChanged(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+func TestLateSyncNeverDeletesReleasedPets(t *testing.T) {
+	f := newFixture(t, newPetSet(3))
+	f.run(50, invariantOpts{})
+	// The user deleted the PetSet with orphan propagation; the garbage
+	// collector released the pets and removed its orphan finalizer. The
+	// pod cache has not seen the releases yet.
+	f.om.stale = true
+	for _, pod := range f.om.serverPets() {
+		f.updatePod(pod.Name, func(pod *v1.Pod) { pod.OwnerReferences = nil })
+	}
+	f.markDeleted(PetSetFinalizer)
+
+	err := f.sync()
+	if !errors.Is(err, errReevaluate) {
+		t.Errorf("sync on a stale cache: error %v, want the PetSet evaluated again", err)
+	}
+	if len(f.om.deleted) != 0 {
+		t.Fatalf("released pets deleted: %v", f.om.deleted)
+	}
+	f.om.stale = false
+	f.om.deliver()
+	f.mustSync()
+	if len(f.om.deleted) != 0 {
+		t.Errorf("released pets deleted: %v", f.om.deleted)
+	}
+	if !f.gone {
+		t.Errorf("PetSet not released once its pets are gone from it: finalizers %v", f.set.Finalizers)
+	}
+	if got := len(f.om.serverPets()); got != 3 {
+		t.Errorf("%d pets left running, want 3", got)
+	}
+}
+
+func TestDriftIsRepaired(t *testing.T) {
+	t.Run("identity labels come back", func(t *testing.T) {
+		f := newFixture(t, newPetSet(2))
+		f.run(50, invariantOpts{})
+		f.updatePod("web-1", func(pod *v1.Pod) {
+			delete(pod.Labels, appsv1alpha1.PetSetPodNameLabel)
+			pod.Labels[appsv1alpha1.PetSetPodOrdinalLabel] = "7"
+		})
+		f.mustSync()
+		pod := f.om.serverPet(1)
+		want := map[string]string{"app": "nginx", appsv1alpha1.PetSetPodNameLabel: "web-1", appsv1alpha1.PetSetPodOrdinalLabel: "1"}
+		if diff := cmp.Diff(want, pod.Labels); diff != "" {
+			t.Errorf("labels after the repair (-want +got):\n%s", diff)
+		}
+		if got := f.eventsWith("restore identity labels of Pod web-1"); len(got) != 1 {
+			t.Errorf("repair events: %v", f.events)
+		}
+		f.mustSync()
+		if diff := cmp.Diff([]string{"web-1"}, f.om.patched); diff != "" {
+			t.Errorf("patched pods (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("a Pending pet gets its deleted claim back", func(t *testing.T) {
+		f := newFixture(t, newPetSet(2))
+		f.run(50, invariantOpts{})
+		f.updatePod("web-1", setPending)
+		if err := f.om.claimIndexer.Delete(newPetClaims(f.set, 1)["www"]); err != nil {
+			t.Fatal(err)
+		}
+		f.mustSync()
+		if _, err := f.om.claimLister.PersistentVolumeClaims(testNamespace).Get("www-web-1"); err != nil {
+			t.Errorf("claim of the Pending pet not created again: %v", err)
+		}
+	})
+	t.Run("a Running pet's missing claim is left alone", func(t *testing.T) {
+		f := newFixture(t, newPetSet(2))
+		f.run(50, invariantOpts{})
+		if err := f.om.claimIndexer.Delete(newPetClaims(f.set, 1)["www"]); err != nil {
+			t.Fatal(err)
+		}
+		created := len(f.om.createdClaims)
+		f.mustSync()
+		if got := f.om.createdClaims[created:]; len(got) != 0 {
+			t.Errorf("claims created for a running pet: %v", got)
+		}
+	})
+}
+
+func TestWaitingOnATerminatingPetAsksForARequeue(t *testing.T) {
+	f := newFixture(t, newPetSet(2))
+	f.run(50, invariantOpts{})
+	f.stuck["web-1"] = true
+	f.markDeleted(PetSetFinalizer)
+	f.mustSync() // deletes web-1, which stays terminating
+	f.mustSync()
+	if f.requeueAfter != testMargin {
+		t.Errorf("requeueAfter = %v while web-1 terminates, want %v", f.requeueAfter, testMargin)
+	}
+	f.clock.Step(testMargin)
+	f.mustSync()
+	if diff := cmp.Diff([]string{"web-1", "web-0"}, f.om.deleted); diff != "" {
+		t.Errorf("deletes (-want +got):\n%s", diff)
+	}
+	if got := f.eventsWith("Warning PetStuckTerminating Pod web-1"); len(got) != 1 {
+		t.Errorf("stuck events: %v", f.events)
+	}
+}

@@ -78,6 +78,19 @@ type Controller struct {
 	queue workqueue.TypedRateLimitingInterface[string]
 }
 
+// DefaultTerminatingPetMargin is how long past its grace period a pet that
+// is still terminating (for example on a node that never confirms) blocks the
+// deletion of the next one, unless Options say otherwise.
+const DefaultTerminatingPetMargin = 2 * time.Minute
+
+// Options tune the controller. The zero value means the defaults.
+type Options struct {
+	// TerminatingPetMargin is how long past its grace period a
+	// terminating pet blocks the next deletion in a teardown or scale
+	// down. Defaults to DefaultTerminatingPetMargin.
+	TerminatingPetMargin time.Duration
+}
+
 // NewController returns a PetSet controller. Pods and claims are written with
 // kubeClient; PetSet status and finalizers with petSetClient. Events are
 // recorded with recorder. The informers must not be started yet: the
@@ -90,8 +103,12 @@ func NewController(
 	pvcInformer coreinformers.PersistentVolumeClaimInformer,
 	petSetInformer petsetinformers.PetSetInformer,
 	recorder record.EventRecorder,
+	opts Options,
 ) (*Controller, error) {
 	logger := klog.FromContext(ctx)
+	if opts.TerminatingPetMargin <= 0 {
+		opts.TerminatingPetMargin = DefaultTerminatingPetMargin
+	}
 
 	expectations := newPetExpectations(clock.RealClock{})
 	petControl := newRealPetControl(
@@ -104,7 +121,7 @@ func NewController(
 		control: newDefaultPetSetControl(petControl,
 			newRealStatusUpdater(petSetClient),
 			newRealFinalizerControl(petSetClient),
-			expectations),
+			expectations, recorder, clock.RealClock{}, opts.TerminatingPetMargin),
 		petControl:   petControl,
 		expectations: expectations,
 		podIndexer:   podInformer.Informer().GetIndexer(),
@@ -127,6 +144,12 @@ func NewController(
 		DeleteFunc: func(obj any) { c.deletePod(logger, obj) },
 	}); err != nil {
 		return nil, fmt.Errorf("add pod event handler: %w", err)
+	}
+	if _, err := pvcInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		UpdateFunc: func(oldObj, newObj any) { c.updateClaim(logger, oldObj, newObj) },
+		DeleteFunc: func(obj any) { c.deleteClaim(logger, obj) },
+	}); err != nil {
+		return nil, fmt.Errorf("add claim event handler: %w", err)
 	}
 	if _, err := petSetInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { c.enqueue(logger, obj) },
@@ -213,7 +236,12 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if pods == nil {
 		return nil
 	}
-	err = c.control.SyncPetSet(ctx, set, pods)
+	requeueAfter, err := c.control.SyncPetSet(ctx, set, pods)
+	if requeueAfter > 0 {
+		// The decision changes with time alone (a terminating pet
+		// reaches its bound): no event may come.
+		c.queue.AddAfter(key, requeueAfter)
+	}
 	if remaining, pending := c.expectations.pendingFor(key); pending {
 		// Writes the informer has not reported yet hold the PetSet
 		// until they expire; sync again then, as no event may come.
@@ -427,15 +455,91 @@ func (c *Controller) deletePod(logger klog.Logger, obj any) {
 			return
 		}
 	}
-	ref := metav1.GetControllerOfNoCopy(pod)
-	if ref == nil {
-		return
+	if ref := metav1.GetControllerOfNoCopy(pod); ref != nil {
+		if set := c.resolveControllerRef(pod.Namespace, ref); set != nil {
+			logger.V(4).Info("Pet deleted", "pod", klog.KObj(pod), "petSet", klog.KObj(set))
+			c.expectations.observeDeletion(keyOf(set), pod)
+			c.enqueue(logger, set)
+			return
+		}
 	}
-	if set := c.resolveControllerRef(pod.Namespace, ref); set != nil {
-		logger.V(4).Info("Pet deleted", "pod", klog.KObj(pod), "petSet", klog.KObj(set))
-		c.expectations.observeDeletion(keyOf(set), pod)
+	// A pod held a pet's name: the PetSet may be waiting for the name.
+	if set := c.petSetNamedBy(pod); set != nil {
+		logger.V(4).Info("Pod holding a pet name deleted", "pod", klog.KObj(pod), "petSet", klog.KObj(set))
 		c.enqueue(logger, set)
 	}
+}
+
+// petSetNamedBy returns the PetSet whose pet name is the pod's name, if it is
+// in the cache.
+func (c *Controller) petSetNamedBy(pod *v1.Pod) *appsv1alpha1.PetSet {
+	parent, ordinal := getParentNameAndOrdinal(pod.Name)
+	if ordinal < 0 {
+		return nil
+	}
+	set, err := c.setLister.PetSets(pod.Namespace).Get(parent)
+	if err != nil {
+		return nil
+	}
+	return set
+}
+
+// updateClaim enqueues the PetSets a claim's name belongs to when the
+// claim's labels change: a claim that did not belong to the PetSet may now.
+func (c *Controller) updateClaim(logger klog.Logger, oldObj, newObj any) {
+	oldClaim, ok1 := oldObj.(*v1.PersistentVolumeClaim)
+	curClaim, ok2 := newObj.(*v1.PersistentVolumeClaim)
+	if !ok1 || !ok2 || reflect.DeepEqual(oldClaim.Labels, curClaim.Labels) {
+		return
+	}
+	for _, set := range c.petSetsForClaim(logger, curClaim) {
+		c.enqueue(logger, set)
+	}
+}
+
+// deleteClaim enqueues the PetSets a deleted claim's name belongs to: a pet
+// may wait for a claim that belonged to another PetSet to go, and a Pending
+// pet gets its deleted claim created again.
+func (c *Controller) deleteClaim(logger klog.Logger, obj any) {
+	claim, ok := obj.(*v1.PersistentVolumeClaim)
+	if !ok {
+		tombstone, ok := obj.(cache.DeletedFinalStateUnknown)
+		if !ok {
+			return
+		}
+		if claim, ok = tombstone.Obj.(*v1.PersistentVolumeClaim); !ok {
+			return
+		}
+	}
+	for _, set := range c.petSetsForClaim(logger, claim) {
+		logger.V(4).Info("Claim deleted", "claim", klog.KObj(claim), "petSet", klog.KObj(set))
+		c.enqueue(logger, set)
+	}
+}
+
+// petSetsForClaim returns the PetSets in the claim's namespace one of whose
+// pets' claims has the claim's name: "<template>-<petset>-<ordinal>". More
+// than one PetSet can match, as names can collide.
+func (c *Controller) petSetsForClaim(logger klog.Logger, claim *v1.PersistentVolumeClaim) []*appsv1alpha1.PetSet {
+	parent, ordinal := getParentNameAndOrdinal(claim.Name)
+	if ordinal < 0 {
+		return nil
+	}
+	sets, err := c.setLister.PetSets(claim.Namespace).List(labels.Everything())
+	if err != nil {
+		utilruntime.HandleErrorWithLogger(logger, err, "Cannot list PetSets", "namespace", claim.Namespace)
+		return nil
+	}
+	var matching []*appsv1alpha1.PetSet
+	for _, set := range sets {
+		for i := range set.Spec.VolumeClaimTemplates {
+			if parent == set.Spec.VolumeClaimTemplates[i].Name+"-"+set.Name {
+				matching = append(matching, set)
+				break
+			}
+		}
+	}
+	return matching
 }
 
 // resolveControllerRef returns the PetSet a controller reference points to,

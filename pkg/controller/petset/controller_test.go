@@ -80,7 +80,7 @@ func newTestController(t *testing.T, objects ...runtime.Object) *testController 
 	recorder := record.NewFakeRecorder(1000)
 	c, err := NewController(ctx, kube, petSets,
 		kubeInf.Core().V1().Pods(), kubeInf.Core().V1().PersistentVolumeClaims(),
-		petSetInf.Apps().V1alpha1().PetSets(), recorder)
+		petSetInf.Apps().V1alpha1().PetSets(), recorder, Options{})
 	if err != nil {
 		t.Fatalf("NewController: %v", err)
 	}
@@ -284,8 +284,42 @@ func TestEventHandlers(t *testing.T) {
 			event: func(c *testController) {
 				c.deletePod(klogr(c), cache.DeletedFinalStateUnknown{Key: "default/web-0", Obj: owned})
 			}},
-		{name: "delete of an orphan", want: nil,
+		{name: "delete of an orphan holding a pet name requeues the PetSet waiting for the name", want: []string{"default/web"},
 			event: func(c *testController) { c.deletePod(klogr(c), orphan) }},
+		{name: "delete of another controller's pod holding a pet name requeues the PetSet", want: []string{"default/web"},
+			event: func(c *testController) { c.deletePod(klogr(c), podWithOwner(set, 2, foreignRef)) }},
+		{name: "delete of a pod named like no PetSet's pet", want: nil,
+			event: func(c *testController) {
+				pod := podWithOwner(set, 2)
+				pod.Name = "cache-2"
+				c.deletePod(klogr(c), pod)
+			}},
+		{name: "delete of a claim with a pet's claim name", want: []string{"default/web"},
+			event: func(c *testController) { c.deleteClaim(klogr(c), newPetClaims(set, 1)["www"]) }},
+		{name: "delete tombstone of a claim", want: []string{"default/db"},
+			event: func(c *testController) {
+				c.deleteClaim(klogr(c), cache.DeletedFinalStateUnknown{Key: "default/www-db-4", Obj: newPetClaims(other, 4)["www"]})
+			}},
+		{name: "delete of an unrelated claim", want: nil,
+			event: func(c *testController) {
+				claim := newPetClaims(set, 1)["www"]
+				claim.Name = "logs-web-1"
+				c.deleteClaim(klogr(c), claim)
+			}},
+		{name: "relabelled claim", want: []string{"default/web"},
+			event: func(c *testController) {
+				claim := newPetClaims(set, 0)["www"]
+				relabelled := claim.DeepCopy()
+				relabelled.Labels = nil
+				c.updateClaim(klogr(c), claim, relabelled)
+			}},
+		{name: "claim status change is ignored", want: nil,
+			event: func(c *testController) {
+				claim := newPetClaims(set, 0)["www"]
+				bound := claim.DeepCopy()
+				bound.Status.Phase = v1.ClaimBound
+				c.updateClaim(klogr(c), claim, bound)
+			}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

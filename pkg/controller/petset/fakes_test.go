@@ -43,6 +43,8 @@ import (
 )
 
 const (
+	// testMargin is the terminating pet margin of the tests.
+	testMargin    = 2 * time.Minute
 	testNamespace = "default"
 	imageOld      = "gcr.io/google_containers/nginx-slim:0.8"
 	imageNew      = "gcr.io/google_containers/nginx-slim:0.7"
@@ -133,6 +135,10 @@ func (rt *requestTracker) count() int {
 // records violations.
 type fakeObjectManager struct {
 	set func() *appsv1alpha1.PetSet
+	// now and margin say which terminating pods are stuck, for the
+	// ordering checks.
+	now    func() time.Time
+	margin time.Duration
 
 	server       map[string]*v1.Pod
 	podIndexer   cache.Indexer
@@ -141,23 +147,30 @@ type fakeObjectManager struct {
 	stale        bool
 
 	createPod   requestTracker
+	readPod     requestTracker
 	deletePod   requestTracker
 	patchPod    requestTracker
 	createClaim requestTracker
+	patchClaim  requestTracker
 
 	created       []string
 	deleted       []string
 	patched       []string
 	createdClaims []string
-	violations    []string
-	serial        int
+	patchedClaims []string
+	// hiddenClaims exist on the server but not in the cache yet.
+	hiddenClaims []*v1.PersistentVolumeClaim
+	violations   []string
+	serial       int
 }
 
-func newFakeObjectManager(set func() *appsv1alpha1.PetSet) *fakeObjectManager {
+func newFakeObjectManager(set func() *appsv1alpha1.PetSet, now func() time.Time, margin time.Duration) *fakeObjectManager {
 	podIndexer := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
 	claimIndexer := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
 	return &fakeObjectManager{
 		set:          set,
+		now:          now,
+		margin:       margin,
 		server:       map[string]*v1.Pod{},
 		podIndexer:   podIndexer,
 		claimIndexer: claimIndexer,
@@ -204,7 +217,7 @@ func (om *fakeObjectManager) serverPets() []*v1.Pod {
 }
 
 func (om *fakeObjectManager) serverPet(ordinal int) *v1.Pod {
-	return om.server[podKey(testNamespace, fmt.Sprintf("web-%d", ordinal))]
+	return om.server[podKey(testNamespace, getPetName(om.set(), ordinal))]
 }
 
 func (om *fakeObjectManager) violate(format string, args ...any) {
@@ -246,6 +259,23 @@ func (om *fakeObjectManager) CreatePod(_ context.Context, pod *v1.Pod) (*v1.Pod,
 	return created.DeepCopy(), nil
 }
 
+func (om *fakeObjectManager) ReadPod(_ context.Context, namespace, name string) (*v1.Pod, error) {
+	if err := om.readPod.next(); err != nil {
+		return nil, err
+	}
+	pod, ok := om.server[podKey(namespace, name)]
+	if !ok {
+		return nil, apierrors.NewNotFound(v1.Resource("pods"), name)
+	}
+	return pod.DeepCopy(), nil
+}
+
+// blocksRemoval reports whether other, a pet above a pet being deleted,
+// must be gone first: it exists and is not stuck terminating.
+func (om *fakeObjectManager) blocksRemoval(other *v1.Pod) bool {
+	return !isStuckTerminating(other, om.now(), om.margin)
+}
+
 func (om *fakeObjectManager) DeletePod(_ context.Context, pod *v1.Pod) error {
 	if err := om.deletePod.next(); err != nil {
 		return err
@@ -255,38 +285,50 @@ func (om *fakeObjectManager) DeletePod(_ context.Context, pod *v1.Pod) error {
 	if !ok {
 		return apierrors.NewNotFound(v1.Resource("pods"), pod.Name)
 	}
-	if pod.UID != "" && current.UID != pod.UID {
-		return apierrors.NewConflict(v1.Resource("pods"), pod.Name, fmt.Errorf("precondition failed: UID"))
+	if current.UID != pod.UID || current.ResourceVersion != pod.ResourceVersion {
+		return apierrors.NewConflict(v1.Resource("pods"), pod.Name, fmt.Errorf("precondition failed: UID or resourceVersion"))
 	}
 	if current.DeletionTimestamp != nil {
 		om.violate("pod %s deleted twice", pod.Name)
 	}
-	if !isTerminated(current) {
-		// A scale down: highest first, one at a time, all others healthy.
-		set := om.set()
-		replicas := replicasOf(set)
-		if set.DeletionTimestamp != nil {
-			replicas = 0
+	set := om.set()
+	if isControlledBy(current, set) == false {
+		om.violate("pod %s deleted while not controlled by the PetSet", pod.Name)
+	}
+	ordinal := getOrdinal(current)
+	switch {
+	case set.DeletionTimestamp != nil:
+		// Teardown: highest first, each after the higher ones are gone,
+		// whatever their health.
+		for _, other := range om.serverPets() {
+			if getOrdinal(other) > ordinal && om.blocksRemoval(other) {
+				om.violate("pod %s deleted in teardown before the higher pet %s is gone", pod.Name, other.Name)
+			}
 		}
-		ordinal := getOrdinal(current)
+	case isTerminated(current) && ordinal < replicasOf(set):
+		// A Failed or Succeeded pet in range is replaced.
+	default:
+		// A scale down: highest first, each after the higher ones are
+		// gone; every pet in range healthy; no condemned pet paused.
+		replicas := replicasOf(set)
 		if ordinal < replicas {
 			om.violate("pod %s deleted while within replicas %d", pod.Name, replicas)
-		}
-		if isPaused(current) {
-			om.violate("pod %s deleted while paused", pod.Name)
 		}
 		for _, other := range om.serverPets() {
 			switch o := getOrdinal(other); {
 			case o == ordinal:
-			case o > ordinal:
-				om.violate("pod %s deleted before the higher pet %s", pod.Name, other.Name)
-			case !isHealthy(other):
-				om.violate("pod %s deleted while pet %s is unhealthy", pod.Name, other.Name)
+			case o > ordinal && om.blocksRemoval(other):
+				om.violate("pod %s deleted before the higher pet %s is gone", pod.Name, other.Name)
+			case o < replicas && !isHealthy(other):
+				om.violate("pod %s deleted while pet %s in range is unhealthy", pod.Name, other.Name)
+			}
+			if getOrdinal(other) >= replicas && isPaused(other) && !isTerminating(other) {
+				om.violate("pod %s deleted while the condemned pet %s is paused", pod.Name, other.Name)
 			}
 		}
 	}
 	terminating := current.DeepCopy()
-	now := metav1.Now()
+	now := metav1.NewTime(om.now())
 	terminating.DeletionTimestamp = &now
 	terminating.ResourceVersion = om.nextVersion()
 	om.server[key] = terminating
@@ -330,11 +372,61 @@ func (om *fakeObjectManager) GetClaim(namespace, name string) (*v1.PersistentVol
 	return om.claimLister.PersistentVolumeClaims(namespace).Get(name)
 }
 
+func (om *fakeObjectManager) ReadClaim(_ context.Context, namespace, name string) (*v1.PersistentVolumeClaim, error) {
+	return om.claimLister.PersistentVolumeClaims(namespace).Get(name)
+}
+
+// revealHiddenClaim puts a hidden claim of that name in the cache.
+func (om *fakeObjectManager) revealHiddenClaim(name string) bool {
+	for i, claim := range om.hiddenClaims {
+		if claim.Name == name {
+			om.hiddenClaims = slices.Delete(om.hiddenClaims, i, i+1)
+			if err := om.claimIndexer.Add(claim.DeepCopy()); err != nil {
+				panic(err)
+			}
+			return true
+		}
+	}
+	return false
+}
+
+func (om *fakeObjectManager) PatchClaim(_ context.Context, namespace, name string, patch []byte) error {
+	if err := om.patchClaim.next(); err != nil {
+		return err
+	}
+	current, err := om.claimLister.PersistentVolumeClaims(namespace).Get(name)
+	if err != nil {
+		return err
+	}
+	original, err := json.Marshal(current)
+	if err != nil {
+		return err
+	}
+	patchedJSON, err := strategicpatch.StrategicMergePatch(original, patch, &v1.PersistentVolumeClaim{})
+	if err != nil {
+		return apierrors.NewBadRequest(err.Error())
+	}
+	patched := &v1.PersistentVolumeClaim{}
+	if err := json.Unmarshal(patchedJSON, patched); err != nil {
+		return err
+	}
+	if patched.UID != current.UID {
+		return apierrors.NewInvalid(v1.SchemeGroupVersion.WithKind("PersistentVolumeClaim").GroupKind(), name, nil)
+	}
+	patched.ResourceVersion = om.nextVersion()
+	om.patchedClaims = append(om.patchedClaims, name)
+	return om.claimIndexer.Update(patched)
+}
+
 func (om *fakeObjectManager) CreateClaim(_ context.Context, claim *v1.PersistentVolumeClaim) error {
 	if err := om.createClaim.next(); err != nil {
 		return err
 	}
 	if _, err := om.claimLister.PersistentVolumeClaims(claim.Namespace).Get(claim.Name); err == nil {
+		return apierrors.NewAlreadyExists(v1.Resource("persistentvolumeclaims"), claim.Name)
+	}
+	if om.revealHiddenClaim(claim.Name) {
+		// Created by someone else, not in the cache until now.
 		return apierrors.NewAlreadyExists(v1.Resource("persistentvolumeclaims"), claim.Name)
 	}
 	created := claim.DeepCopy()
@@ -407,8 +499,12 @@ func (fc *fakeFinalizerControl) RemoveFinalizer(_ context.Context, set *appsv1al
 		return err
 	}
 	s := fc.f.set
-	if len(fc.f.om.serverPets()) > 0 && !hasFinalizer(s, metav1.FinalizerOrphanDependents) {
-		fc.f.om.violate("finalizer removed while pets remain: %v", names(fc.f.om.serverPets()))
+	if !hasFinalizer(s, metav1.FinalizerOrphanDependents) {
+		for _, pod := range fc.f.om.serverPets() {
+			if !isStuckTerminating(pod, fc.f.clock.Now(), testMargin) {
+				fc.f.om.violate("finalizer removed while pet %s remains", pod.Name)
+			}
+		}
 	}
 	s.Finalizers = slices.DeleteFunc(s.Finalizers, func(f string) bool { return f == PetSetFinalizer })
 	s.ResourceVersion = fc.f.om.nextVersion()
@@ -435,19 +531,26 @@ type fixture struct {
 	exp      *petExpectations
 	control  *defaultPetSetControl
 	events   []string
+	// requeueAfter is what the last sync asked for.
+	requeueAfter time.Duration
+	// unready names the pods the kubelet runs but never makes Ready.
+	unready map[string]bool
+	// stuck names the pods whose termination the kubelet never confirms.
+	stuck map[string]bool
 }
 
 func newFixture(t *testing.T, set *appsv1alpha1.PetSet) *fixture {
 	t.Helper()
 	_, ctx := ktesting.NewTestContext(t)
-	f := &fixture{t: t, ctx: ctx, set: set}
-	f.om = newFakeObjectManager(func() *appsv1alpha1.PetSet { return f.set })
+	f := &fixture{t: t, ctx: ctx, set: set, unready: map[string]bool{}, stuck: map[string]bool{}}
+	f.clock = testingclock.NewFakeClock(time.Date(2016, 6, 1, 0, 0, 0, 0, time.UTC))
+	f.om = newFakeObjectManager(func() *appsv1alpha1.PetSet { return f.set }, f.clock.Now, testMargin)
 	f.su = &fakeStatusUpdater{f: f}
 	f.fc = &fakeFinalizerControl{f: f}
 	f.recorder = record.NewFakeRecorder(1000)
-	f.clock = testingclock.NewFakeClock(time.Date(2016, 6, 1, 0, 0, 0, 0, time.UTC))
 	f.exp = newPetExpectations(f.clock)
-	f.control = newDefaultPetSetControl(newRealPetControl(f.om, f.recorder, f.exp), f.su, f.fc, f.exp)
+	f.control = newDefaultPetSetControl(newRealPetControl(f.om, f.recorder, f.exp), f.su, f.fc, f.exp,
+		f.recorder, f.clock, testMargin)
 	return f
 }
 
@@ -470,7 +573,8 @@ func (f *fixture) sync() error {
 	if f.gone {
 		f.t.Fatalf("sync of a PetSet that is gone")
 	}
-	err := f.control.SyncPetSet(f.ctx, f.set.DeepCopy(), f.viewPods())
+	requeueAfter, err := f.control.SyncPetSet(f.ctx, f.set.DeepCopy(), f.viewPods())
+	f.requeueAfter = requeueAfter
 	f.drainEvents()
 	return err
 }
@@ -567,7 +671,7 @@ func setInitialized(value string) func(*v1.Pod) {
 // userDelete starts a graceful deletion, like kubectl delete pod.
 func (f *fixture) userDelete(name string) {
 	f.updatePod(name, func(pod *v1.Pod) {
-		now := metav1.Now()
+		now := metav1.NewTime(f.clock.Now())
 		pod.DeletionTimestamp = &now
 	})
 }
@@ -577,8 +681,15 @@ func (f *fixture) userDelete(name string) {
 func (f *fixture) kubelet() {
 	for key, pod := range f.om.server {
 		switch {
+		case pod.DeletionTimestamp != nil && f.stuck[pod.Name]:
+			// The node never confirms the termination.
 		case pod.DeletionTimestamp != nil:
 			delete(f.om.server, key)
+		case f.unready[pod.Name] && pod.Status.Phase == v1.PodPending:
+			pod = pod.DeepCopy()
+			pod.Status.Phase = v1.PodRunning
+			pod.ResourceVersion = f.om.nextVersion()
+			f.om.server[key] = pod
 		case pod.Status.Phase == "":
 			pod = pod.DeepCopy()
 			setPending(pod)
@@ -665,7 +776,7 @@ func (f *fixture) checkInvariants(opts invariantOpts) {
 			}
 		}
 		if set.DeletionTimestamp == nil || isControlledBy(pod, set) {
-			if !identityMatches(set, pod) {
+			if !fullIdentityMatches(set, pod) {
 				f.t.Errorf("pet %s does not match the PetSet's identity: hostname %q subdomain %q labels %v owners %v",
 					pod.Name, pod.Spec.Hostname, pod.Spec.Subdomain, pod.Labels, pod.OwnerReferences)
 			}
@@ -682,6 +793,11 @@ func (f *fixture) checkInvariants(opts invariantOpts) {
 			if len(claim.OwnerReferences) != 0 {
 				f.t.Errorf("claim %s has owners %v", claim.Name, claim.OwnerReferences)
 			}
+			for k, v := range claimLabels(set, claimTemplateOf(set, claim.Name, ordinal)) {
+				if claim.Labels[k] != v {
+					f.t.Errorf("claim %s lacks claim label %s=%s: %v", claim.Name, k, v, claim.Labels)
+				}
+			}
 			for k, v := range set.Spec.Selector.MatchLabels {
 				if claim.Labels[k] != v {
 					f.t.Errorf("claim %s lacks selector label %s=%s: %v", claim.Name, k, v, claim.Labels)
@@ -695,6 +811,40 @@ func (f *fixture) checkInvariants(opts invariantOpts) {
 			f.t.Errorf("claim %s was deleted: %v", name, err)
 		}
 	}
+}
+
+// fullIdentityMatches reports whether the pod carries the network identity
+// of the pet it is named after: member name, hostname, subdomain, pet name
+// and ordinal labels, and the PetSet as controller.
+func fullIdentityMatches(set *appsv1alpha1.PetSet, pod *v1.Pod) bool {
+	return isMemberOf(set, pod) &&
+		pod.Namespace == set.Namespace &&
+		pod.Spec.Hostname == pod.Name &&
+		pod.Spec.Subdomain == set.Spec.ServiceName &&
+		identityMatches(set, pod) &&
+		isControlledBy(pod, set)
+}
+
+// storageMatches reports whether every claim template of set is mounted in
+// the pod as a volume of the same name pointing at the pet's claim.
+func storageMatches(set *appsv1alpha1.PetSet, pod *v1.Pod) bool {
+	ordinal := getOrdinal(pod)
+	if ordinal < 0 {
+		return false
+	}
+	volumes := make(map[string]v1.Volume, len(pod.Spec.Volumes))
+	for _, v := range pod.Spec.Volumes {
+		volumes[v.Name] = v
+	}
+	for i := range set.Spec.VolumeClaimTemplates {
+		name := set.Spec.VolumeClaimTemplates[i].Name
+		v, ok := volumes[name]
+		if !ok || v.PersistentVolumeClaim == nil ||
+			v.PersistentVolumeClaim.ClaimName != getClaimName(set, name, ordinal) {
+			return false
+		}
+	}
+	return true
 }
 
 func names(pods []*v1.Pod) []string {
@@ -718,6 +868,17 @@ func petNames(from, to int) []string {
 		out = append(out, fmt.Sprintf("web-%d", i))
 	}
 	return out
+}
+
+// claimTemplateOf returns the name of the claim template the claim of the
+// pet with the given ordinal is made from.
+func claimTemplateOf(set *appsv1alpha1.PetSet, claimName string, ordinal int) string {
+	for i := range set.Spec.VolumeClaimTemplates {
+		if getClaimName(set, set.Spec.VolumeClaimTemplates[i].Name, ordinal) == claimName {
+			return set.Spec.VolumeClaimTemplates[i].Name
+		}
+	}
+	return ""
 }
 
 func claimNames(from, to int) []string {

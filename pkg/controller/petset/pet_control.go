@@ -19,13 +19,16 @@ package petset
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	appsv1alpha1 "github.com/petsets/api/apps/v1alpha1"
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
@@ -44,10 +47,18 @@ const (
 	reasonReleased         = "Released"
 	reasonFailedAdopt      = "FailedAdopt"
 	reasonFailedRelease    = "FailedRelease"
+	reasonSuccessfulUpdate = "SuccessfulUpdate"
+	reasonFailedUpdate     = "FailedUpdate"
+	// reasonClaimConflict: a claim with a pet's claim name belongs to
+	// another PetSet or claim template.
+	reasonClaimConflict = "ClaimConflict"
+	// reasonPetStuckTerminating: teardown or scale down went on past a pet
+	// that stayed terminating beyond its grace period plus the margin.
+	reasonPetStuckTerminating = "PetStuckTerminating"
 )
 
 // petControlInterface performs the writes on pets: their pods and claims.
-// Claims are only ever created, never deleted.
+// Claims are only ever created or labelled, never deleted.
 type petControlInterface interface {
 	// CreatePet creates the missing claims of pod, then pod. A pod that
 	// already exists is not an error.
@@ -57,6 +68,10 @@ type petControlInterface interface {
 	DeletePet(ctx context.Context, set *appsv1alpha1.PetSet, pod *v1.Pod) error
 	// AdoptPet makes set the controller of the orphan pod.
 	AdoptPet(ctx context.Context, set *appsv1alpha1.PetSet, pod *v1.Pod) error
+	// RestoreIdentity puts the pet name and ordinal labels back on pod.
+	RestoreIdentity(ctx context.Context, set *appsv1alpha1.PetSet, pod *v1.Pod) error
+	// EnsureClaims creates the claims of pod that do not exist.
+	EnsureClaims(ctx context.Context, set *appsv1alpha1.PetSet, pod *v1.Pod) error
 	// ReleasePet removes set's ownerReference from pod.
 	ReleasePet(ctx context.Context, set *appsv1alpha1.PetSet, pod *v1.Pod) error
 }
@@ -66,12 +81,20 @@ type petControlInterface interface {
 // inject failures.
 type petObjectManager interface {
 	CreatePod(ctx context.Context, pod *v1.Pod) (*v1.Pod, error)
-	// DeletePod deletes the pod, with its UID as precondition.
+	// ReadPod reads the pod from the API server, not the cache.
+	ReadPod(ctx context.Context, namespace, name string) (*v1.Pod, error)
+	// DeletePod deletes the pod, with its UID and resourceVersion as
+	// preconditions.
 	DeletePod(ctx context.Context, pod *v1.Pod) error
 	// PatchPod applies a strategic merge patch to the pod.
 	PatchPod(ctx context.Context, namespace, name string, patch []byte) error
+	// GetClaim reads the claim from the cache.
 	GetClaim(namespace, name string) (*v1.PersistentVolumeClaim, error)
+	// ReadClaim reads the claim from the API server, not the cache.
+	ReadClaim(ctx context.Context, namespace, name string) (*v1.PersistentVolumeClaim, error)
 	CreateClaim(ctx context.Context, claim *v1.PersistentVolumeClaim) error
+	// PatchClaim applies a strategic merge patch to the claim.
+	PatchClaim(ctx context.Context, namespace, name string, patch []byte) error
 }
 
 // realPetObjectManager implements petObjectManager with a clientset and a
@@ -85,11 +108,13 @@ func (om *realPetObjectManager) CreatePod(ctx context.Context, pod *v1.Pod) (*v1
 	return om.client.CoreV1().Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{})
 }
 
+func (om *realPetObjectManager) ReadPod(ctx context.Context, namespace, name string) (*v1.Pod, error) {
+	return om.client.CoreV1().Pods(namespace).Get(ctx, name, metav1.GetOptions{})
+}
+
 func (om *realPetObjectManager) DeletePod(ctx context.Context, pod *v1.Pod) error {
-	opts := metav1.DeleteOptions{}
-	if pod.UID != "" {
-		opts.Preconditions = metav1.NewUIDPreconditions(string(pod.UID))
-	}
+	uid, rv := pod.UID, pod.ResourceVersion
+	opts := metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv}}
 	return om.client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, opts)
 }
 
@@ -100,6 +125,15 @@ func (om *realPetObjectManager) PatchPod(ctx context.Context, namespace, name st
 
 func (om *realPetObjectManager) GetClaim(namespace, name string) (*v1.PersistentVolumeClaim, error) {
 	return om.claimLister.PersistentVolumeClaims(namespace).Get(name)
+}
+
+func (om *realPetObjectManager) ReadClaim(ctx context.Context, namespace, name string) (*v1.PersistentVolumeClaim, error) {
+	return om.client.CoreV1().PersistentVolumeClaims(namespace).Get(ctx, name, metav1.GetOptions{})
+}
+
+func (om *realPetObjectManager) PatchClaim(ctx context.Context, namespace, name string, patch []byte) error {
+	_, err := om.client.CoreV1().PersistentVolumeClaims(namespace).Patch(ctx, name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
+	return err
 }
 
 func (om *realPetObjectManager) CreateClaim(ctx context.Context, claim *v1.PersistentVolumeClaim) error {
@@ -123,7 +157,10 @@ func newRealPetControl(objects petObjectManager, recorder record.EventRecorder, 
 func (pc *realPetControl) CreatePet(ctx context.Context, set *appsv1alpha1.PetSet, pod *v1.Pod) error {
 	logger := klog.FromContext(ctx)
 	if err := pc.createClaims(ctx, set, pod); err != nil {
-		pc.recordPodEvent("create", set, pod, err)
+		if !errors.Is(err, errNameTaken) {
+			// A conflict was reported with the claim already.
+			pc.recordPodEvent("create", set, pod, err)
+		}
 		return err
 	}
 	// Expect the pod before creating it: the informer may report it (and
@@ -133,11 +170,8 @@ func (pc *realPetControl) CreatePet(ctx context.Context, set *appsv1alpha1.PetSe
 	created, err := pc.objects.CreatePod(ctx, pod)
 	switch {
 	case apierrors.IsAlreadyExists(err):
-		// Another pass (or another actor) created it: the informer will
-		// show it.
 		pc.expectations.createFailed(key, pod.Name)
-		logger.V(4).Info("Pet already exists", "petSet", klog.KObj(set), "pod", klog.KObj(pod))
-		return nil
+		return pc.podNameTaken(ctx, set, pod, err)
 	case err != nil:
 		pc.expectations.createFailed(key, pod.Name)
 		err = fmt.Errorf("create pod %s/%s: %w", pod.Namespace, pod.Name, err)
@@ -150,32 +184,86 @@ func (pc *realPetControl) CreatePet(ctx context.Context, set *appsv1alpha1.PetSe
 	return nil
 }
 
-// createClaims creates the claims of pod that do not exist yet. A claim that
-// exists is reused whatever its content: it holds the pet's data.
+// errNameTaken marks a pet or claim that cannot be created because another
+// object holds its name. The PetSet is synced again with backoff, and as
+// soon as the holder is deleted.
+var errNameTaken = errors.New("name is taken")
+
+// podNameTaken handles an AlreadyExists answer to a pet creation. If the pod
+// that exists is the PetSet's own (the cache is behind), the next sync sees
+// it. Otherwise the name is held by another pod: that is reported and
+// retried, never taken for success.
+func (pc *realPetControl) podNameTaken(ctx context.Context, set *appsv1alpha1.PetSet, pod *v1.Pod, createErr error) error {
+	holder, err := pc.objects.ReadPod(ctx, pod.Namespace, pod.Name)
+	switch {
+	case apierrors.IsNotFound(err):
+		return fmt.Errorf("create pod %s/%s: %w; it is gone now, trying again", pod.Namespace, pod.Name, createErr)
+	case err != nil:
+		return fmt.Errorf("create pod %s/%s: %w; read the pod holding the name: %w", pod.Namespace, pod.Name, createErr, err)
+	case isControlledBy(holder, set):
+		klog.FromContext(ctx).V(4).Info("Pet already exists", "petSet", klog.KObj(set), "pod", klog.KObj(pod))
+		return nil
+	}
+	err = fmt.Errorf("pod %s/%s already exists and %s: %w", pod.Namespace, pod.Name, describePodHolder(set, holder), errNameTaken)
+	pc.recordPodEvent("create", set, pod, err)
+	return err
+}
+
+// describePodHolder says who holds the pod that took a pet's name.
+func describePodHolder(set *appsv1alpha1.PetSet, pod *v1.Pod) string {
+	if ref := metav1.GetControllerOfNoCopy(pod); ref != nil {
+		return fmt.Sprintf("is controlled by %s %s (uid %s)", ref.Kind, ref.Name, ref.UID)
+	}
+	if isTerminating(pod) {
+		return "is terminating"
+	}
+	if selector, err := getSelector(set); err == nil && !selector.Matches(labels.Set(pod.Labels)) {
+		return "is not controlled by this PetSet (it has no controller and its labels do not match the selector)"
+	}
+	return "has no controller; it is adopted on the next sync"
+}
+
+// EnsureClaims creates the claims of pod that do not exist yet.
+func (pc *realPetControl) EnsureClaims(ctx context.Context, set *appsv1alpha1.PetSet, pod *v1.Pod) error {
+	return pc.createClaims(ctx, set, pod)
+}
+
+// createClaims makes sure every claim of pod exists and belongs to set,
+// creating the missing ones. A claim that exists is reused whatever its
+// content, as it holds the pet's data: one without the PetSet's claim labels
+// is adopted (users create claims beforehand to restore data), one labelled
+// for another PetSet or claim template is never used.
 func (pc *realPetControl) createClaims(ctx context.Context, set *appsv1alpha1.PetSet, pod *v1.Pod) error {
 	claims := newPetClaims(set, getOrdinal(pod))
-	names := make([]string, 0, len(claims))
-	for name := range claims {
-		names = append(names, name)
-	}
-	slices.Sort(names)
+	names := slices.Sorted(maps.Keys(claims))
 	for _, name := range names {
 		claim := claims[name]
 		existing, err := pc.objects.GetClaim(claim.Namespace, claim.Name)
 		switch {
 		case err == nil:
-			if existing.DeletionTimestamp != nil {
-				return fmt.Errorf("claim %s/%s of pod %s is being deleted", claim.Namespace, claim.Name, pod.Name)
+			if err := pc.useClaim(ctx, set, pod, name, existing); err != nil {
+				return err
 			}
 			continue
 		case !apierrors.IsNotFound(err):
 			return fmt.Errorf("get claim %s/%s: %w", claim.Namespace, claim.Name, err)
 		}
 		err = pc.objects.CreateClaim(ctx, claim)
-		switch {
-		case apierrors.IsAlreadyExists(err):
+		if apierrors.IsAlreadyExists(err) {
+			// Not in the cache yet: judge the claim as the API server
+			// has it.
+			existing, readErr := pc.objects.ReadClaim(ctx, claim.Namespace, claim.Name)
+			if readErr != nil {
+				err = fmt.Errorf("create claim %s/%s: %w; read the existing claim: %w", claim.Namespace, claim.Name, err, readErr)
+				pc.recordClaimEvent("create", set, pod, claim, err)
+				return err
+			}
+			if err := pc.useClaim(ctx, set, pod, name, existing); err != nil {
+				return err
+			}
 			continue
-		case err != nil:
+		}
+		if err != nil {
 			err = fmt.Errorf("create claim %s/%s: %w", claim.Namespace, claim.Name, err)
 			pc.recordClaimEvent("create", set, pod, claim, err)
 			return err
@@ -186,24 +274,121 @@ func (pc *realPetControl) createClaims(ctx context.Context, set *appsv1alpha1.Pe
 	return nil
 }
 
-func (pc *realPetControl) DeletePet(ctx context.Context, set *appsv1alpha1.PetSet, pod *v1.Pod) error {
-	err := pc.objects.DeletePod(ctx, pod)
-	switch {
-	case apierrors.IsNotFound(err), apierrors.IsConflict(err):
-		// Gone already, or the name now belongs to another pod (UID
-		// precondition): the pod we meant to delete does not exist.
-		klog.FromContext(ctx).V(4).Info("Pet already deleted", "petSet", klog.KObj(set), "pod", klog.KObj(pod))
+// useClaim checks that an existing claim may back the pet's volume made from
+// the claim template named template, and adopts it if it carries no PetSet
+// claim labels.
+func (pc *realPetControl) useClaim(ctx context.Context, set *appsv1alpha1.PetSet, pod *v1.Pod, template string, claim *v1.PersistentVolumeClaim) error {
+	if claim.DeletionTimestamp != nil {
+		return fmt.Errorf("claim %s/%s of pod %s is being deleted", claim.Namespace, claim.Name, pod.Name)
+	}
+	want := claimLabels(set, template)
+	missing := map[string]string{}
+	for key, value := range want {
+		got, ok := claim.Labels[key]
+		switch {
+		case !ok:
+			missing[key] = value
+		case got != value:
+			err := fmt.Errorf("claim %s/%s has label %s=%s, not %s: it belongs to another PetSet or claim template and is not mounted by pod %s: %w",
+				claim.Namespace, claim.Name, key, got, value, pod.Name, errNameTaken)
+			pc.recorder.Eventf(set, v1.EventTypeWarning, reasonClaimConflict, "%v", err)
+			return err
+		}
+	}
+	if len(missing) == 0 {
 		return nil
+	}
+	patch, err := json.Marshal(labelsPatch{Metadata: labelsPatchMeta{Labels: missing, UID: claim.UID}})
+	if err != nil {
+		return fmt.Errorf("build adoption patch for claim %s/%s: %w", claim.Namespace, claim.Name, err)
+	}
+	if err := pc.objects.PatchClaim(ctx, claim.Namespace, claim.Name, patch); err != nil {
+		err = fmt.Errorf("adopt claim %s/%s: %w", claim.Namespace, claim.Name, err)
+		pc.recorder.Eventf(set, v1.EventTypeWarning, reasonFailedAdopt, "%v", err)
+		return err
+	}
+	klog.FromContext(ctx).V(2).Info("Adopted claim", "petSet", klog.KObj(set), "pod", klog.KObj(pod), "claim", klog.KObj(claim))
+	pc.recorder.Eventf(set, v1.EventTypeNormal, reasonAdopted, "adopt Claim %s for Pod %s in PetSet %s successful", claim.Name, pod.Name, set.Name)
+	return nil
+}
+
+// labelsPatch is a strategic merge patch setting labels. The UID makes it
+// fail if the name now belongs to another object.
+type labelsPatch struct {
+	Metadata labelsPatchMeta `json:"metadata"`
+}
+
+type labelsPatchMeta struct {
+	Labels map[string]string `json:"labels"`
+	UID    types.UID         `json:"uid"`
+}
+
+// RestoreIdentity puts the pet name and ordinal labels back on a pet that
+// lost them (an edit, or an adopted pod that never had them).
+func (pc *realPetControl) RestoreIdentity(ctx context.Context, set *appsv1alpha1.PetSet, pod *v1.Pod) error {
+	patch, err := json.Marshal(labelsPatch{Metadata: labelsPatchMeta{Labels: identityLabels(set, getOrdinal(pod)), UID: pod.UID}})
+	if err != nil {
+		return fmt.Errorf("build identity patch for pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	if err := pc.objects.PatchPod(ctx, pod.Namespace, pod.Name, patch); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		err = fmt.Errorf("restore the identity labels of pod %s/%s: %w", pod.Namespace, pod.Name, err)
+		pc.recorder.Eventf(set, v1.EventTypeWarning, reasonFailedUpdate, "%v", err)
+		return err
+	}
+	klog.FromContext(ctx).V(2).Info("Restored pet identity labels", "petSet", klog.KObj(set), "pod", klog.KObj(pod))
+	pc.recorder.Eventf(set, v1.EventTypeNormal, reasonSuccessfulUpdate, "restore identity labels of Pod %s in PetSet %s successful", pod.Name, set.Name)
+	return nil
+}
+
+// DeletePet deletes a pet as it is now, not as the cache last showed it: it
+// reads the pod from the API server and deletes it with its UID and
+// resourceVersion as preconditions, so a pod that was released (an orphaning
+// deletion the cache has not shown yet), replaced or changed meanwhile is
+// not deleted. Such a change is an error, and the PetSet is evaluated again.
+func (pc *realPetControl) DeletePet(ctx context.Context, set *appsv1alpha1.PetSet, pod *v1.Pod) error {
+	logger := klog.FromContext(ctx)
+	live, err := pc.objects.ReadPod(ctx, pod.Namespace, pod.Name)
+	switch {
+	case apierrors.IsNotFound(err):
+		logger.V(4).Info("Pet already deleted", "petSet", klog.KObj(set), "pod", klog.KObj(pod))
+		return nil
+	case err != nil:
+		err = fmt.Errorf("read pod %s/%s before deleting it: %w", pod.Namespace, pod.Name, err)
+		pc.recordPodEvent("delete", set, pod, err)
+		return err
+	case live.UID != pod.UID:
+		return fmt.Errorf("pod %s/%s was replaced (uid %s, the decision was made on %s): %w",
+			pod.Namespace, pod.Name, live.UID, pod.UID, errReevaluate)
+	case !isControlledBy(live, set):
+		return fmt.Errorf("pod %s/%s is no longer controlled by the PetSet: %w", pod.Namespace, pod.Name, errReevaluate)
+	case isTerminating(live):
+		pc.expectations.expectDelete(keyOf(set), live.Name, live.UID)
+		return nil
+	}
+	err = pc.objects.DeletePod(ctx, live)
+	switch {
+	case apierrors.IsNotFound(err):
+		logger.V(4).Info("Pet already deleted", "petSet", klog.KObj(set), "pod", klog.KObj(pod))
+		return nil
+	case apierrors.IsConflict(err):
+		return fmt.Errorf("pod %s/%s changed before it could be deleted: %w: %w", pod.Namespace, pod.Name, err, errReevaluate)
 	case err != nil:
 		err = fmt.Errorf("delete pod %s/%s: %w", pod.Namespace, pod.Name, err)
 		pc.recordPodEvent("delete", set, pod, err)
 		return err
 	}
-	pc.expectations.expectDelete(keyOf(set), pod.Name, pod.UID)
-	klog.FromContext(ctx).V(2).Info("Deleted pet", "petSet", klog.KObj(set), "pod", klog.KObj(pod))
+	pc.expectations.expectDelete(keyOf(set), live.Name, live.UID)
+	logger.V(2).Info("Deleted pet", "petSet", klog.KObj(set), "pod", klog.KObj(pod))
 	pc.recordPodEvent("delete", set, pod, nil)
 	return nil
 }
+
+// errReevaluate marks a write that was not made because the object changed
+// since the decision: the PetSet is synced again, with backoff.
+var errReevaluate = errors.New("the PetSet is evaluated again")
 
 // ownerRefPatch is a strategic merge patch on a pod's ownerReferences. The
 // pod UID makes it fail if the name now belongs to another pod.

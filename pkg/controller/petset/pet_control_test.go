@@ -18,6 +18,7 @@ package petset
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -104,7 +105,8 @@ func TestCreatePetMakesClaimsFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantLabels := map[string]string{"app": "nginx", appsv1alpha1.PetSetPodNameLabel: "web-1"}
+	wantLabels := map[string]string{"app": "nginx", appsv1alpha1.PetSetPodNameLabel: "web-1",
+		appsv1alpha1.PetSetClaimSetLabel: "web", appsv1alpha1.PetSetClaimTemplateLabel: "www"}
 	if diff := cmp.Diff(wantLabels, claim.Labels); diff != "" {
 		t.Errorf("claim labels (-want +got):\n%s", diff)
 	}
@@ -146,11 +148,23 @@ func TestCreatePetClaimCases(t *testing.T) {
 	now := metav1.Now()
 	deleting.DeletionTimestamp = &now
 	deleting.Finalizers = []string{"kubernetes.io/pvc-protection"}
+	unlabelled := existing.DeepCopy()
+	unlabelled.Labels = map[string]string{"restored": "yes"}
+	otherSet := existing.DeepCopy()
+	otherSet.Labels[appsv1alpha1.PetSetClaimSetLabel] = "other"
+	otherTemplate := existing.DeepCopy()
+	otherTemplate.Labels[appsv1alpha1.PetSetClaimTemplateLabel] = "data"
+	conflict := func(label, value, want string) string {
+		return fmt.Sprintf("Warning ClaimConflict claim default/www-web-0 has label %s=%s, not %s: "+
+			"it belongs to another PetSet or claim template and is not mounted by pod web-0: name is taken", label, value, want)
+	}
 
 	tests := []struct {
 		name       string
 		objects    []runtime.Object
 		failClaims error
+		// hidden are created in the API server but not in the cache.
+		hidden     []runtime.Object
 		wantWrites []string
 		wantErr    bool
 		wantEvents []string
@@ -168,6 +182,40 @@ func TestCreatePetClaimCases(t *testing.T) {
 			wantEvents: []string{"Warning FailedCreate create Pod web-0 in PetSet web failed error: claim default/www-web-0 of pod web-0 is being deleted"},
 		},
 		{
+			name:       "a claim without the PetSet's claim labels is adopted and used",
+			objects:    []runtime.Object{unlabelled},
+			wantWrites: []string{"patch persistentvolumeclaims www-web-0", "create pods web-0"},
+			wantEvents: []string{
+				"Normal Adopted adopt Claim www-web-0 for Pod web-0 in PetSet web successful",
+				"Normal SuccessfulCreate create Pod web-0 in PetSet web successful",
+			},
+		},
+		{
+			name:       "a claim labelled for another PetSet is never mounted",
+			objects:    []runtime.Object{otherSet},
+			wantErr:    true,
+			wantEvents: []string{conflict(appsv1alpha1.PetSetClaimSetLabel, "other", "web")},
+		},
+		{
+			name:       "a claim labelled for another claim template is never mounted",
+			objects:    []runtime.Object{otherTemplate},
+			wantErr:    true,
+			wantEvents: []string{conflict(appsv1alpha1.PetSetClaimTemplateLabel, "data", "www")},
+		},
+		{
+			name:       "a claim created meanwhile by another PetSet is found and not mounted",
+			hidden:     []runtime.Object{otherSet},
+			wantWrites: []string{"create persistentvolumeclaims www-web-0"},
+			wantErr:    true,
+			wantEvents: []string{conflict(appsv1alpha1.PetSetClaimSetLabel, "other", "web")},
+		},
+		{
+			name:       "a claim created meanwhile for this pet is used",
+			hidden:     []runtime.Object{existing},
+			wantWrites: []string{"create persistentvolumeclaims www-web-0", "create pods web-0"},
+			wantEvents: []string{"Normal SuccessfulCreate create Pod web-0 in PetSet web successful"},
+		},
+		{
 			name:       "a failed claim create blocks the pod",
 			failClaims: apierrors.NewForbidden(v1.Resource("persistentvolumeclaims"), "www-web-0", errors.New("quota")),
 			wantWrites: []string{"create persistentvolumeclaims www-web-0"},
@@ -182,6 +230,11 @@ func TestCreatePetClaimCases(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, ctx := ktesting.NewTestContext(t)
 			pc, client, _, recorder := newClientPetControl(tc.objects...)
+			for _, obj := range tc.hidden {
+				if err := client.Tracker().Add(obj); err != nil {
+					t.Fatal(err)
+				}
+			}
 			if tc.failClaims != nil {
 				client.PrependReactor("create", "persistentvolumeclaims", func(core.Action) (bool, runtime.Object, error) {
 					return true, nil, tc.failClaims
@@ -219,21 +272,34 @@ func TestDeletePet(t *testing.T) {
 	set := newPetSet(1)
 	pod := newPet(set, 0)
 	pod.UID = "web-0-uid"
+	pod.ResourceVersion = "7"
 	recreated := pod.DeepCopy()
 	recreated.UID = "web-0-other"
+	released := pod.DeepCopy()
+	released.OwnerReferences = nil
+	deleting := pod.DeepCopy()
+	deleting.DeletionTimestamp = ptrTo(metav1.Now())
 
 	tests := []struct {
 		name       string
 		objects    []runtime.Object
 		fail       error
+		noDelete   bool
 		wantErr    bool
+		reevaluate bool
 		wantEvents []string
 	}{
 		{name: "deleted", objects: []runtime.Object{pod},
 			wantEvents: []string{"Normal SuccessfulDelete delete Pod web-0 in PetSet web successful"}},
-		{name: "already gone"},
-		{name: "name taken by another pod", objects: []runtime.Object{recreated},
-			fail: apierrors.NewConflict(v1.Resource("pods"), "web-0", errors.New("precondition failed"))},
+		{name: "already gone", noDelete: true},
+		{name: "replaced by another pod: evaluated again, not deleted", objects: []runtime.Object{recreated},
+			noDelete: true, wantErr: true, reevaluate: true},
+		{name: "released meanwhile: evaluated again, not deleted", objects: []runtime.Object{released},
+			noDelete: true, wantErr: true, reevaluate: true},
+		{name: "changed before the delete: evaluated again, not taken for deleted", objects: []runtime.Object{pod},
+			fail:    apierrors.NewConflict(v1.Resource("pods"), "web-0", errors.New("precondition failed")),
+			wantErr: true, reevaluate: true},
+		{name: "terminating already: not deleted again", objects: []runtime.Object{deleting}, noDelete: true},
 		{name: "failure", objects: []runtime.Object{pod}, wantErr: true,
 			fail:       apierrors.NewInternalError(errors.New("boom")),
 			wantEvents: []string{`Warning FailedDelete delete Pod web-0 in PetSet web failed error: delete pod default/web-0: Internal error occurred: boom`}},
@@ -243,7 +309,9 @@ func TestDeletePet(t *testing.T) {
 			_, ctx := ktesting.NewTestContext(t)
 			pc, client, _, recorder := newClientPetControl(tc.objects...)
 			var preconditions *metav1.Preconditions
+			deletes := 0
 			client.PrependReactor("delete", "pods", func(a core.Action) (bool, runtime.Object, error) {
+				deletes++
 				preconditions = a.(core.DeleteAction).GetDeleteOptions().Preconditions
 				if tc.fail != nil {
 					return true, nil, tc.fail
@@ -254,8 +322,16 @@ func TestDeletePet(t *testing.T) {
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("DeletePet error = %v, want error %v", err, tc.wantErr)
 			}
-			if preconditions == nil || preconditions.UID == nil || *preconditions.UID != pod.UID {
-				t.Errorf("delete without the pod's UID as precondition: %+v", preconditions)
+			if got := errors.Is(err, errReevaluate); got != tc.reevaluate {
+				t.Errorf("DeletePet error %v: asks to evaluate again = %v, want %v", err, got, tc.reevaluate)
+			}
+			if tc.noDelete {
+				if deletes != 0 {
+					t.Errorf("deleted the pod %d times, want none", deletes)
+				}
+			} else if preconditions == nil || preconditions.UID == nil || *preconditions.UID != pod.UID ||
+				preconditions.ResourceVersion == nil || *preconditions.ResourceVersion != pod.ResourceVersion {
+				t.Errorf("delete without the live pod's UID and resourceVersion as preconditions: %+v", preconditions)
 			}
 			if diff := cmp.Diff(tc.wantEvents, drain(recorder)); diff != "" {
 				t.Errorf("events (-want +got):\n%s", diff)

@@ -164,31 +164,49 @@ func isControlledBy(pod *v1.Pod, set *appsv1alpha1.PetSet) bool {
 	return ref != nil && ref.UID == set.UID
 }
 
+// identityLabels returns the labels that carry a pet's identity: its name
+// and its ordinal.
+func identityLabels(set *appsv1alpha1.PetSet, ordinal int) map[string]string {
+	return map[string]string{
+		appsv1alpha1.PetSetPodNameLabel:    getPetName(set, ordinal),
+		appsv1alpha1.PetSetPodOrdinalLabel: strconv.Itoa(ordinal),
+	}
+}
+
 // petLabels returns the labels of the pet with the given ordinal: the
-// template's labels plus the pet name and ordinal labels.
+// template's labels plus the identity labels.
 func petLabels(set *appsv1alpha1.PetSet, ordinal int) map[string]string {
 	l := make(map[string]string, len(set.Spec.Template.Labels)+2)
 	maps.Copy(l, set.Spec.Template.Labels)
-	l[appsv1alpha1.PetSetPodNameLabel] = getPetName(set, ordinal)
-	l[appsv1alpha1.PetSetPodOrdinalLabel] = strconv.Itoa(ordinal)
+	maps.Copy(l, identityLabels(set, ordinal))
 	return l
+}
+
+// claimLabels returns the labels that tie a claim to its PetSet and claim
+// template.
+func claimLabels(set *appsv1alpha1.PetSet, template string) map[string]string {
+	return map[string]string{
+		appsv1alpha1.PetSetClaimSetLabel:      set.Name,
+		appsv1alpha1.PetSetClaimTemplateLabel: template,
+	}
 }
 
 // newPetClaims returns the claims of the pet with the given ordinal, keyed by
 // the name of their claim template. Each claim carries the template's
-// annotations and spec, the template's labels plus the selector's matchLabels
-// and the pet name label, and no ownerReference: claims outlive pets and the
-// PetSet.
+// annotations and spec, the template's labels plus the selector's matchLabels,
+// the pet name label and the claim labels, and no ownerReference: claims
+// outlive pets and the PetSet.
 func newPetClaims(set *appsv1alpha1.PetSet, ordinal int) map[string]*v1.PersistentVolumeClaim {
 	claims := make(map[string]*v1.PersistentVolumeClaim, len(set.Spec.VolumeClaimTemplates))
 	for i := range set.Spec.VolumeClaimTemplates {
 		template := &set.Spec.VolumeClaimTemplates[i]
-		l := make(map[string]string, len(template.Labels)+1)
+		l := make(map[string]string, len(template.Labels)+3)
 		maps.Copy(l, template.Labels)
 		if set.Spec.Selector != nil {
 			maps.Copy(l, set.Spec.Selector.MatchLabels)
 		}
 		l[appsv1alpha1.PetSetPodNameLabel] = getPetName(set, ordinal)
+		maps.Copy(l, claimLabels(set, template.Name))
 		claims[template.Name] = &v1.PersistentVolumeClaim{
 			ObjectMeta: metav1.ObjectMeta{
 				Name:        getClaimName(set, template.Name, ordinal),
@@ -255,38 +273,17 @@ func petVolumes(set *appsv1alpha1.PetSet, ordinal int, volumes []v1.Volume) []v1
 	return out
 }
 
-// identityMatches reports whether the pod carries the network identity of the
-// pet it is named after: member name, hostname, subdomain, pet name and
-// ordinal labels, and the PetSet as controller.
+// identityMatches reports whether the pet carries the identity labels of
+// the ordinal its name gives. These are the part of a pet's identity that can
+// drift (an edit, or an adopted pod that never had them) and be repaired in
+// place; name, hostname and subdomain are fixed at creation.
 func identityMatches(set *appsv1alpha1.PetSet, pod *v1.Pod) bool {
-	parent, ordinal := getParentNameAndOrdinal(pod.Name)
-	if ordinal < 0 || parent != set.Name {
-		return false
-	}
-	return pod.Namespace == set.Namespace &&
-		pod.Spec.Hostname == pod.Name &&
-		pod.Spec.Subdomain == set.Spec.ServiceName &&
-		pod.Labels[appsv1alpha1.PetSetPodNameLabel] == pod.Name &&
-		pod.Labels[appsv1alpha1.PetSetPodOrdinalLabel] == strconv.Itoa(ordinal) &&
-		isControlledBy(pod, set)
-}
-
-// storageMatches reports whether every claim template of set is mounted in
-// the pod as a volume of the same name pointing at the pet's claim.
-func storageMatches(set *appsv1alpha1.PetSet, pod *v1.Pod) bool {
 	ordinal := getOrdinal(pod)
 	if ordinal < 0 {
 		return false
 	}
-	volumes := make(map[string]v1.Volume, len(pod.Spec.Volumes))
-	for _, v := range pod.Spec.Volumes {
-		volumes[v.Name] = v
-	}
-	for i := range set.Spec.VolumeClaimTemplates {
-		name := set.Spec.VolumeClaimTemplates[i].Name
-		v, ok := volumes[name]
-		if !ok || v.PersistentVolumeClaim == nil ||
-			v.PersistentVolumeClaim.ClaimName != getClaimName(set, name, ordinal) {
+	for key, value := range identityLabels(set, ordinal) {
+		if got, ok := pod.Labels[key]; !ok || got != value {
 			return false
 		}
 	}

@@ -122,7 +122,7 @@ func TestNewPet(t *testing.T) {
 	if pod.Spec.Hostname != "web-2" || pod.Spec.Subdomain != "nginx" {
 		t.Errorf("hostname %q subdomain %q, want web-2 and nginx", pod.Spec.Hostname, pod.Spec.Subdomain)
 	}
-	if !identityMatches(set, pod) || !storageMatches(set, pod) {
+	if !fullIdentityMatches(set, pod) || !storageMatches(set, pod) {
 		t.Errorf("a new pet does not match its own identity or storage")
 	}
 	// The pod does not share the template's maps.
@@ -138,24 +138,29 @@ func TestIdentityAndStorageMatches(t *testing.T) {
 	tests := []struct {
 		name     string
 		mutate   func(*v1.Pod)
+		labels   bool
 		identity bool
 		storage  bool
 	}{
-		{"unchanged", func(*v1.Pod) {}, true, true},
-		{"other hostname", func(p *v1.Pod) { p.Spec.Hostname = "x" }, false, true},
-		{"other subdomain", func(p *v1.Pod) { p.Spec.Subdomain = "x" }, false, true},
-		{"wrong ordinal label", func(p *v1.Pod) { p.Labels[appsv1alpha1.PetSetPodOrdinalLabel] = "7" }, false, true},
-		{"no pet name label", func(p *v1.Pod) { delete(p.Labels, appsv1alpha1.PetSetPodNameLabel) }, false, true},
-		{"not controlled", func(p *v1.Pod) { p.OwnerReferences = nil }, false, true},
-		{"claim volume missing", func(p *v1.Pod) { p.Spec.Volumes = nil }, true, false},
-		{"claim of another pet", func(p *v1.Pod) { p.Spec.Volumes[0].PersistentVolumeClaim.ClaimName = "www-web-0" }, true, false},
+		{"unchanged", func(*v1.Pod) {}, true, true, true},
+		{"other hostname", func(p *v1.Pod) { p.Spec.Hostname = "x" }, true, false, true},
+		{"other subdomain", func(p *v1.Pod) { p.Spec.Subdomain = "x" }, true, false, true},
+		{"wrong ordinal label", func(p *v1.Pod) { p.Labels[appsv1alpha1.PetSetPodOrdinalLabel] = "7" }, false, false, true},
+		{"no pet name label", func(p *v1.Pod) { delete(p.Labels, appsv1alpha1.PetSetPodNameLabel) }, false, false, true},
+		{"no labels at all", func(p *v1.Pod) { p.Labels = nil }, false, false, true},
+		{"not controlled", func(p *v1.Pod) { p.OwnerReferences = nil }, true, false, true},
+		{"claim volume missing", func(p *v1.Pod) { p.Spec.Volumes = nil }, true, true, false},
+		{"claim of another pet", func(p *v1.Pod) { p.Spec.Volumes[0].PersistentVolumeClaim.ClaimName = "www-web-0" }, true, true, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			pod := newPet(set, 1)
 			tc.mutate(pod)
-			if got := identityMatches(set, pod); got != tc.identity {
-				t.Errorf("identityMatches() = %v, want %v", got, tc.identity)
+			if got := identityMatches(set, pod); got != tc.labels {
+				t.Errorf("identityMatches() = %v, want %v", got, tc.labels)
+			}
+			if got := fullIdentityMatches(set, pod); got != tc.identity {
+				t.Errorf("fullIdentityMatches() = %v, want %v", got, tc.identity)
 			}
 			if got := storageMatches(set, pod); got != tc.storage {
 				t.Errorf("storageMatches() = %v, want %v", got, tc.storage)

@@ -26,6 +26,7 @@ import (
 
 	"github.com/petsets/petset/pkg/apis/apps"
 	"github.com/petsets/petset/pkg/apis/apps/install"
+	petsetregistry "github.com/petsets/petset/pkg/registry/apps/petset"
 	petsetstorage "github.com/petsets/petset/pkg/registry/apps/petset/storage"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -68,6 +69,9 @@ func init() {
 // Config is the configuration of a PetSet API server.
 type Config struct {
 	GenericConfig *genericapiserver.RecommendedConfig
+	// RunsController says that this server runs the PetSet controller: new
+	// PetSets then get the controller's finalizer at creation.
+	RunsController bool
 }
 
 // completedConfig is what Complete makes of a Config.
@@ -75,7 +79,8 @@ type completedConfig struct {
 	GenericConfig genericapiserver.CompletedConfig
 	// applyGuard checks apply patches against the schema; its handler is
 	// already in GenericConfig's handler chain.
-	applyGuard *applyPatchGuard
+	applyGuard     *applyPatchGuard
+	runsController bool
 }
 
 // CompletedConfig is a Config with every default filled in. Only
@@ -102,7 +107,7 @@ func (c *Config) Complete() CompletedConfig {
 	c.GenericConfig.BuildHandlerChainFunc = func(apiHandler http.Handler, cfg *genericapiserver.Config) http.Handler {
 		return buildChain(guard.wrap(apiHandler), cfg)
 	}
-	return CompletedConfig{&completedConfig{GenericConfig: c.GenericConfig.Complete(), applyGuard: guard}}
+	return CompletedConfig{&completedConfig{GenericConfig: c.GenericConfig.Complete(), applyGuard: guard, runsController: c.RunsController}}
 }
 
 // errNotCompleted is New's error for a CompletedConfig that Complete did
@@ -119,7 +124,8 @@ func (c CompletedConfig) New() (*PetSetServer, error) {
 		return nil, fmt.Errorf("creating the generic apiserver: %w", err)
 	}
 
-	storage, err := petsetstorage.NewStorage(Scheme, c.GenericConfig.RESTOptionsGetter)
+	storage, err := petsetstorage.NewStorage(Scheme, c.GenericConfig.RESTOptionsGetter,
+		petsetregistry.Options{ControllerFinalizer: c.runsController})
 	if err != nil {
 		return nil, err
 	}

@@ -225,7 +225,7 @@ func (o *Options) Config(ctx context.Context) (*apiserver.Config, error) {
 			return nil, err
 		}
 	}
-	return &apiserver.Config{GenericConfig: serverConfig}, nil
+	return &apiserver.Config{GenericConfig: serverConfig, RunsController: o.Controller.Enabled && !o.Standalone}, nil
 }
 
 // controllerConfig returns the configuration of the bundled controller:

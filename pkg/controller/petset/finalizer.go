@@ -33,7 +33,7 @@ import (
 // manages. It keeps a deleted PetSet around until its pets are gone, deleted
 // one at a time from the highest ordinal down (cascading deletion), or
 // released (orphaning deletion, kubectl delete --cascade=orphan).
-const PetSetFinalizer = "apps.petsets.io/pets"
+const PetSetFinalizer = appsv1alpha1.PetSetFinalizer
 
 // finalizerControlInterface adds and removes PetSetFinalizer.
 type finalizerControlInterface interface {

@@ -22,7 +22,9 @@ package petset
 import (
 	"context"
 	"fmt"
+	"slices"
 
+	appsv1alpha1 "github.com/petsets/api/apps/v1alpha1"
 	"github.com/petsets/petset/pkg/apis/apps"
 	"github.com/petsets/petset/pkg/apis/apps/validation"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
@@ -37,15 +39,25 @@ import (
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 )
 
+// Options tune the strategy to the server it runs in.
+type Options struct {
+	// ControllerFinalizer puts the controller's finalizer on every PetSet
+	// at creation. Only a server that runs the PetSet controller sets it:
+	// nothing else would ever remove the finalizer. It spares every new
+	// PetSet the controller's extra update to add it.
+	ControllerFinalizer bool
+}
+
 // strategy implements the create, update and delete behaviour of PetSets.
 type strategy struct {
 	runtime.ObjectTyper
 	names.NameGenerator
+	opts Options
 }
 
 // NewStrategy returns the strategy of the main PetSet resource.
-func NewStrategy(typer runtime.ObjectTyper) strategy {
-	return strategy{typer, names.SimpleNameGenerator}
+func NewStrategy(typer runtime.ObjectTyper, opts Options) strategy {
+	return strategy{typer, names.SimpleNameGenerator, opts}
 }
 
 var _ rest.RESTCreateStrategy = strategy{}
@@ -70,11 +82,15 @@ func (strategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
 	}
 }
 
-// PrepareForCreate clears the status and starts the generation at 1.
-func (strategy) PrepareForCreate(_ context.Context, obj runtime.Object) {
+// PrepareForCreate clears the status, starts the generation at 1 and, in a
+// server that runs the controller, adds the controller's finalizer.
+func (s strategy) PrepareForCreate(_ context.Context, obj runtime.Object) {
 	petSet := obj.(*apps.PetSet)
 	petSet.Status = apps.PetSetStatus{}
 	petSet.Generation = 1
+	if s.opts.ControllerFinalizer && !slices.Contains(petSet.Finalizers, appsv1alpha1.PetSetFinalizer) {
+		petSet.Finalizers = append(petSet.Finalizers, appsv1alpha1.PetSetFinalizer)
+	}
 }
 
 // PrepareForUpdate keeps the stored status and bumps the generation when,

@@ -18,6 +18,7 @@ package petset
 
 import (
 	"context"
+	appsv1alpha1 "github.com/petsets/api/apps/v1alpha1"
 	"os"
 	"strings"
 	"testing"
@@ -126,9 +127,36 @@ func TestPrepareForCreate(t *testing.T) {
 			want.Status = apps.PetSetStatus{}
 
 			got := in.DeepCopy()
-			NewStrategy(testScheme).PrepareForCreate(context.Background(), got)
+			NewStrategy(testScheme, Options{}).PrepareForCreate(context.Background(), got)
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("PrepareForCreate (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestPrepareForCreateAddsTheControllerFinalizerOnlyWhereAControllerRuns(t *testing.T) {
+	tests := []struct {
+		name       string
+		opts       Options
+		finalizers []string
+		want       []string
+	}{
+		{name: "server without a controller: none added", opts: Options{}},
+		{name: "server without a controller: the user's kept", finalizers: []string{"example.com/x"}, want: []string{"example.com/x"}},
+		{name: "server running the controller: added", opts: Options{ControllerFinalizer: true}, want: []string{appsv1alpha1.PetSetFinalizer}},
+		{name: "server running the controller: appended to the user's", opts: Options{ControllerFinalizer: true},
+			finalizers: []string{"example.com/x"}, want: []string{"example.com/x", appsv1alpha1.PetSetFinalizer}},
+		{name: "server running the controller: not added twice", opts: Options{ControllerFinalizer: true},
+			finalizers: []string{appsv1alpha1.PetSetFinalizer}, want: []string{appsv1alpha1.PetSetFinalizer}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := guidePetSet(t)
+			got.Finalizers = tc.finalizers
+			NewStrategy(testScheme, tc.opts).PrepareForCreate(context.Background(), got)
+			if diff := cmp.Diff(tc.want, got.Finalizers); diff != "" {
+				t.Errorf("finalizers (-want +got):\n%s", diff)
 			}
 		})
 	}
@@ -196,7 +224,7 @@ func TestPrepareForUpdate(t *testing.T) {
 			want.Generation = tc.wantGeneration
 
 			got := in.DeepCopy()
-			NewStrategy(testScheme).PrepareForUpdate(context.Background(), got, old.DeepCopy())
+			NewStrategy(testScheme, Options{}).PrepareForUpdate(context.Background(), got, old.DeepCopy())
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("PrepareForUpdate (-want +got):\n%s", diff)
 			}
@@ -251,7 +279,7 @@ func TestStatusStrategyPrepareForUpdate(t *testing.T) {
 			want := old.DeepCopy()
 			tc.want(want)
 
-			NewStatusStrategy(NewStrategy(testScheme)).PrepareForUpdate(context.Background(), got, old.DeepCopy())
+			NewStatusStrategy(NewStrategy(testScheme, Options{})).PrepareForUpdate(context.Background(), got, old.DeepCopy())
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("status PrepareForUpdate (-want +got):\n%s", diff)
 			}
@@ -313,7 +341,7 @@ func TestValidate(t *testing.T) {
 			if tc.mutate != nil {
 				tc.mutate(p)
 			}
-			errs := NewStrategy(testScheme).Validate(context.Background(), p)
+			errs := NewStrategy(testScheme, Options{}).Validate(context.Background(), p)
 			if diff := cmp.Diff(tc.want, summarize(errs)); diff != "" {
 				t.Errorf("Validate (-want +got):\n%s\nerrors: %v", diff, errs.ToAggregate())
 			}
@@ -386,7 +414,7 @@ func TestValidateUpdate(t *testing.T) {
 			if tc.mutate != nil {
 				tc.mutate(p)
 			}
-			errs := NewStrategy(testScheme).ValidateUpdate(context.Background(), p, old)
+			errs := NewStrategy(testScheme, Options{}).ValidateUpdate(context.Background(), p, old)
 			if diff := cmp.Diff(tc.want, summarize(errs)); diff != "" {
 				t.Errorf("ValidateUpdate (-want +got):\n%s\nerrors: %v", diff, errs.ToAggregate())
 			}
@@ -436,7 +464,7 @@ func TestValidateUpdateKeepsOlderPetSetsUpdatable(t *testing.T) {
 			older(old)
 			p := old.DeepCopy()
 			tc.mutate(p)
-			errs := NewStrategy(testScheme).ValidateUpdate(context.Background(), p, old)
+			errs := NewStrategy(testScheme, Options{}).ValidateUpdate(context.Background(), p, old)
 			if diff := cmp.Diff(tc.want, summarize(errs)); diff != "" {
 				t.Errorf("ValidateUpdate (-want +got):\n%s\nerrors: %v", diff, errs.ToAggregate())
 			}
@@ -482,7 +510,7 @@ func TestStatusStrategyValidateUpdate(t *testing.T) {
 			if tc.mutate != nil {
 				tc.mutate(p)
 			}
-			errs := NewStatusStrategy(NewStrategy(testScheme)).ValidateUpdate(context.Background(), p, old)
+			errs := NewStatusStrategy(NewStrategy(testScheme, Options{})).ValidateUpdate(context.Background(), p, old)
 			if diff := cmp.Diff(tc.want, summarize(errs)); diff != "" {
 				t.Errorf("status ValidateUpdate (-want +got):\n%s\nerrors: %v", diff, errs.ToAggregate())
 			}
@@ -492,7 +520,7 @@ func TestStatusStrategyValidateUpdate(t *testing.T) {
 
 func TestWarnings(t *testing.T) {
 	ctx := context.Background()
-	s := NewStrategy(testScheme)
+	s := NewStrategy(testScheme, Options{})
 	tests := []struct {
 		name        string
 		serviceName string
@@ -534,7 +562,7 @@ func TestWarnings(t *testing.T) {
 
 func TestGetResetFields(t *testing.T) {
 	setsEqual := cmp.Comparer(func(a, b *fieldpath.Set) bool { return a.Equals(b) })
-	s := NewStrategy(testScheme)
+	s := NewStrategy(testScheme, Options{})
 	tests := []struct {
 		name     string
 		strategy rest.ResetFieldsStrategy
@@ -563,7 +591,7 @@ func TestGetResetFields(t *testing.T) {
 
 func TestStrategyPolicies(t *testing.T) {
 	ctx := context.Background()
-	s := NewStrategy(testScheme)
+	s := NewStrategy(testScheme, Options{})
 	status := NewStatusStrategy(s)
 	tests := []struct {
 		name string
@@ -589,7 +617,7 @@ func TestStrategyPolicies(t *testing.T) {
 func TestCanonicalizeLeavesThePetSetAlone(t *testing.T) {
 	p := guidePetSet(t)
 	got := p.DeepCopy()
-	NewStrategy(testScheme).Canonicalize(got)
+	NewStrategy(testScheme, Options{}).Canonicalize(got)
 	if diff := cmp.Diff(p, got); diff != "" {
 		t.Errorf("Canonicalize changed the PetSet (-want +got):\n%s", diff)
 	}

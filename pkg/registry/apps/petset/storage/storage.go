@@ -48,8 +48,8 @@ type PetSetStorage struct {
 }
 
 // NewStorage returns the storage of PetSets, /status and /scale.
-func NewStorage(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter) (PetSetStorage, error) {
-	strategy := petset.NewStrategy(scheme)
+func NewStorage(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter, opts petset.Options) (PetSetStorage, error) {
+	strategy := petset.NewStrategy(scheme, opts)
 	store := &genericregistry.Store{
 		NewFunc:                   func() runtime.Object { return &apps.PetSet{} },
 		NewListFunc:               func() runtime.Object { return &apps.PetSetList{} },

@@ -33,6 +33,7 @@ import (
 	appsv1alpha1 "github.com/petsets/api/apps/v1alpha1"
 	"github.com/petsets/petset/pkg/apis/apps"
 	"github.com/petsets/petset/pkg/apiserver"
+	"github.com/petsets/petset/pkg/registry/apps/petset"
 	petsetstorage "github.com/petsets/petset/pkg/registry/apps/petset/storage"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -77,7 +78,7 @@ func newTestEnv(t *testing.T, gc bool) *testEnv {
 		DeleteCollectionWorkers: 1,
 		ResourcePrefix:          "petsets",
 	}
-	s, err := petsetstorage.NewStorage(apiserver.Scheme, opts)
+	s, err := petsetstorage.NewStorage(apiserver.Scheme, opts, petset.Options{})
 	if err != nil {
 		t.Fatalf("NewStorage: %v", err)
 	}

@@ -44,6 +44,12 @@ const (
 	// or adopts to the name of the volume claim template it comes from.
 	PetSetClaimTemplateLabel = "apps.petsets.io/claim-template"
 
+	// PetSetFinalizer is the finalizer that keeps a deleted PetSet until the
+	// controller has torn its pets down one at a time from the highest
+	// ordinal (or released them, for an orphaning deletion). A server that
+	// runs the controller sets it on every PetSet it creates.
+	PetSetFinalizer = "apps.petsets.io/pets"
+
 	// MaxPetSetNameLength is the longest PetSet name whose pets can exist:
 	// "<petset>-<ordinal>" is a pod name, a hostname and a label value
 	// (at most 63 characters), and "<petset>-<10-character hash>" names the

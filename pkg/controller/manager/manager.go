@@ -33,6 +33,7 @@ import (
 	petsetinformers "github.com/petsets/client-go/informers/externalversions"
 	"github.com/petsets/petset/pkg/controller/petset"
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/uuid"
@@ -180,8 +181,10 @@ func runController(ctx context.Context, kubeClient kubernetes.Interface, cfg Con
 	defer broadcaster.Shutdown()
 	recorder := broadcaster.NewRecorder(scheme, v1.EventSource{Component: ComponentName})
 
-	kubeInformers := informers.NewSharedInformerFactory(kubeClient, 0)
-	petSetInformers := petsetinformers.NewSharedInformerFactory(cfg.PetSetClient, cfg.ResyncPeriod)
+	kubeInformers := informers.NewSharedInformerFactoryWithOptions(kubeClient, 0,
+		informers.WithTransform(stripManagedFields))
+	petSetInformers := petsetinformers.NewSharedInformerFactoryWithOptions(cfg.PetSetClient, cfg.ResyncPeriod,
+		petsetinformers.WithTransform(stripManagedFields))
 	controller, err := petset.NewController(ctx, kubeClient, cfg.PetSetClient,
 		kubeInformers.Core().V1().Pods(),
 		kubeInformers.Core().V1().PersistentVolumeClaims(),
@@ -198,6 +201,16 @@ func runController(ctx context.Context, kubeClient kubernetes.Interface, cfg Con
 
 	controller.Run(ctx, cfg.Workers)
 	return nil
+}
+
+// stripManagedFields drops the managed fields of the objects the informers
+// cache: the controller never reads them, and they are often the largest
+// part of an object's metadata.
+func stripManagedFields(obj any) (any, error) {
+	if accessor, err := meta.Accessor(obj); err == nil && accessor.GetManagedFields() != nil {
+		accessor.SetManagedFields(nil)
+	}
+	return obj, nil
 }
 
 // newEventScheme returns the scheme events are recorded with: it must know

@@ -28,6 +28,7 @@ import (
 	"github.com/petsets/petset/pkg/apis/apps/install"
 	petsetregistry "github.com/petsets/petset/pkg/registry/apps/petset"
 	petsetstorage "github.com/petsets/petset/pkg/registry/apps/petset/storage"
+	"github.com/petsets/petset/pkg/storageidentity"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -72,6 +73,9 @@ type Config struct {
 	// RunsController says that this server runs the PetSet controller: new
 	// PetSets then get the controller's finalizer at creation.
 	RunsController bool
+	// StorageIdentity, when set, keeps the API unserved (503, and /readyz
+	// failing) until the storage identity check has passed.
+	StorageIdentity *storageidentity.Guard
 }
 
 // completedConfig is what Complete makes of a Config.
@@ -104,8 +108,16 @@ func (c *Config) Complete() CompletedConfig {
 	if buildChain == nil {
 		buildChain = genericapiserver.DefaultBuildHandlerChain
 	}
+	identity := c.StorageIdentity
 	c.GenericConfig.BuildHandlerChainFunc = func(apiHandler http.Handler, cfg *genericapiserver.Config) http.Handler {
-		return buildChain(guard.wrap(apiHandler), cfg)
+		handler := guard.wrap(apiHandler)
+		if identity != nil {
+			handler = identity.Wrap(handler)
+		}
+		return buildChain(handler, cfg)
+	}
+	if identity != nil {
+		c.GenericConfig.AddReadyzChecks(identity.ReadyzCheck())
 	}
 	return CompletedConfig{&completedConfig{GenericConfig: c.GenericConfig.Complete(), applyGuard: guard, runsController: c.RunsController}}
 }

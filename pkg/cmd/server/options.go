@@ -65,6 +65,7 @@ const defaultStandalonePort = 8443
 type Options struct {
 	RecommendedOptions *genericoptions.RecommendedOptions
 	Controller         *ControllerOptions
+	StorageIdentity    *StorageIdentityOptions
 
 	// Standalone runs the server with an embedded etcd and a generated
 	// admin credential, without a Kubernetes cluster.
@@ -97,6 +98,7 @@ func NewOptions() *Options {
 			apiserver.Codecs.LegacyCodec(appsv1alpha1.SchemeGroupVersion),
 		),
 		Controller:             NewControllerOptions(),
+		StorageIdentity:        NewStorageIdentityOptions(),
 		ShutdownSendRetryAfter: true,
 	}
 	o.RecommendedOptions.Etcd.StorageConfig.EncodeVersioner = runtime.NewMultiGroupVersioner(
@@ -108,6 +110,7 @@ func NewOptions() *Options {
 func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	o.RecommendedOptions.AddFlags(fs)
 	o.Controller.AddFlags(fs)
+	o.StorageIdentity.AddFlags(fs)
 	fs.BoolVar(&o.Standalone, "standalone", o.Standalone,
 		"Run without a Kubernetes cluster: an embedded etcd keeps the data in --data-dir, the server listens on 127.0.0.1 only, "+
 			"and only the generated admin credential (written to <data-dir>/kubeconfig) is authenticated and authorized.")
@@ -128,6 +131,7 @@ func (o *Options) Complete(fs *pflag.FlagSet) error {
 	if err := o.Controller.Complete(fs, o.Standalone); err != nil {
 		return err
 	}
+	o.StorageIdentity.Complete(o.Standalone)
 	if !o.Standalone {
 		return nil
 	}
@@ -158,6 +162,7 @@ func (o *Options) Complete(fs *pflag.FlagSet) error {
 // Validate checks the options.
 func (o *Options) Validate() error {
 	errs := o.Controller.Validate(o.Standalone)
+	errs = append(errs, o.StorageIdentity.Validate()...)
 	if o.ShutdownDelayDuration < 0 {
 		errs = append(errs, fmt.Errorf("--shutdown-delay-duration must not be negative, not %s", o.ShutdownDelayDuration))
 	}
@@ -225,7 +230,11 @@ func (o *Options) Config(ctx context.Context) (*apiserver.Config, error) {
 			return nil, err
 		}
 	}
-	return &apiserver.Config{GenericConfig: serverConfig, RunsController: o.Controller.Enabled && !o.Standalone}, nil
+	return &apiserver.Config{
+		GenericConfig:   serverConfig,
+		RunsController:  o.Controller.Enabled && !o.Standalone,
+		StorageIdentity: o.StorageIdentity.Config(),
+	}, nil
 }
 
 // controllerConfig returns the configuration of the bundled controller:
@@ -323,6 +332,15 @@ func (o *Options) Run(ctx context.Context) error {
 	}); err != nil {
 		return fmt.Errorf("adding post-start hook: %w", err)
 	}
+	if guard := config.StorageIdentity; guard != nil {
+		// The check reads etcd and the cluster; it runs once the server
+		// serves its health endpoints, which say why it is not ready.
+		if err := server.GenericAPIServer.AddPostStartHook("check-storage-identity", func(genericapiserver.PostStartHookContext) error {
+			return o.StorageIdentity.run(ctx, guard, o.RecommendedOptions.Etcd.StorageConfig, config.GenericConfig.ClientConfig)
+		}); err != nil {
+			return fmt.Errorf("adding post-start hook: %w", err)
+		}
+	}
 	controllerDone := make(chan struct{})
 	var controllerStarted atomic.Bool
 	if o.Controller.Enabled {
@@ -338,6 +356,15 @@ func (o *Options) Run(ctx context.Context) error {
 			controllerStarted.Store(true)
 			go func() {
 				defer close(controllerDone)
+				if guard := config.StorageIdentity; guard != nil {
+					// No controller on a storage that is not the
+					// cluster's.
+					select {
+					case <-guard.Passed():
+					case <-ctx.Done():
+						return
+					}
+				}
 				if err := manager.Start(ctx, cfg); err != nil {
 					klog.FromContext(ctx).Error(err, "The PetSet controller could not start")
 				}

@@ -72,7 +72,7 @@ func (g *Guard) state() string {
 // adopt, resolves it.
 func (g *Guard) Run(ctx context.Context, storage, cluster Side, adopt bool, newIdentity func() Identity) {
 	logger := klog.FromContext(ctx)
-	backoff := wait.Backoff{Duration: 500 * time.Millisecond, Factor: 2, Jitter: 0.1, Steps: 1 << 30, Cap: 30 * time.Second}
+	backoff := wait.Backoff{Duration: 500 * time.Millisecond, Factor: 2, Jitter: 0.1, Steps: 1 << 30, Cap: 5 * time.Second}
 	_ = wait.ExponentialBackoffWithContext(ctx, backoff, func(ctx context.Context) (bool, error) {
 		outcome, err := Check(ctx, storage, cluster, adopt, newIdentity)
 		if err != nil {

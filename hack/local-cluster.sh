@@ -185,16 +185,16 @@ http_ok() {
 # ---------------------------------------------------------------------------
 
 cluster::pick_ports() {
-  ETCD_PORT="$(util::pick_port tcp)"
-  ETCD_PEER_PORT="$(util::pick_port tcp)"
-  APISERVER_PORT="$(util::pick_port tcp)"
-  CONTROLLER_MANAGER_PORT="$(util::pick_port tcp)"
-  SCHEDULER_PORT="$(util::pick_port tcp)"
-  KWOK_PORT="$(util::pick_port tcp)"
-  DNS_PORT="$(util::pick_port tcp,udp)"
-  DNS_HEALTH_PORT="$(util::pick_port tcp)"
-  DNS_READY_PORT="$(util::pick_port tcp)"
-  PETSET_PORT="$(util::pick_port tcp)"
+  util::pick_port ETCD_PORT tcp
+  util::pick_port ETCD_PEER_PORT tcp
+  util::pick_port APISERVER_PORT tcp
+  util::pick_port CONTROLLER_MANAGER_PORT tcp
+  util::pick_port SCHEDULER_PORT tcp
+  util::pick_port KWOK_PORT tcp
+  util::pick_port DNS_PORT tcp,udp
+  util::pick_port DNS_HEALTH_PORT tcp
+  util::pick_port DNS_READY_PORT tcp
+  util::pick_port PETSET_PORT tcp
   APISERVER_URL="https://127.0.0.1:${APISERVER_PORT}"
   ETCD_URL="http://127.0.0.1:${ETCD_PORT}"
 }

@@ -84,13 +84,24 @@ util::port_is_free() {
   ' "${proto}" "${port}"
 }
 
-# util::pick_port PROTOS prints a port in 20000-32767 (below the usual
-# ephemeral range) that is free on 127.0.0.1 for every protocol in PROTOS
-# ("tcp", "udp" or "tcp,udp") and not already handed out by this function in
-# the current shell.
+# util::pick_port VAR PROTOS assigns to the variable named VAR a port in
+# 20000-32767 (below the usual ephemeral range) that is free on 127.0.0.1 for
+# every protocol in PROTOS ("tcp", "udp" or "tcp,udp") and that no earlier
+# call has handed out. It assigns rather than prints because the record of
+# handed-out ports, PETSET_PICKED_PORTS, only survives in the calling shell:
+# called inside $(...) it would be lost with the subshell and two callers
+# could get the same port. A call from a subshell therefore fails.
 PETSET_PICKED_PORTS=" "
 util::pick_port() {
-  local protos="$1" port proto ok attempt
+  local var="$1" protos="$2" port proto ok attempt
+  if [[ ! "${var}" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]]; then
+    log::error "util::pick_port: ${var@Q} is not a variable name"
+    return 1
+  fi
+  if ((BASH_SUBSHELL > 0)); then
+    log::error "util::pick_port ${var} called in a subshell: the ports it hands out would not be recorded"
+    return 1
+  fi
   for attempt in $(seq 1 200); do
     port=$((20000 + RANDOM % 12768))
     [[ "${PETSET_PICKED_PORTS}" == *" ${port} "* ]] && continue
@@ -103,7 +114,7 @@ util::pick_port() {
     done
     if ((ok)); then
       PETSET_PICKED_PORTS+="${port} "
-      echo "${port}"
+      printf -v "${var}" '%s' "${port}"
       return 0
     fi
   done

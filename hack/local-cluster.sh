@@ -19,7 +19,10 @@
 #   PETSET_APISERVER       path of the petset-apiserver binary (default
 #                          _output/bin/petset-apiserver when it exists; set
 #                          to an empty string to start without it)
-#   PETSET_APISERVER_ARGS  extra flags for petset-apiserver (word-split)
+#   PETSET_APISERVER_ARGS  extra flags for petset-apiserver (word-split), for
+#                          example "--terminating-pet-margin=10s"; `up`
+#                          records them and start-petset reuses them unless
+#                          the variable is set again
 #   LOCAL_CLUSTER_TIMEOUT  seconds to wait for each component (default 120)
 #   LOCAL_CLUSTER_DIR      state directory (default _output/local)
 #
@@ -383,6 +386,7 @@ scheduler::start() {
 kwok::start() {
   local config=() stage
   for stage in node-initialize node-heartbeat-with-lease pod-ready pod-complete pod-delete \
+    pod-not-ready pod-ready-again \
     pv-bind pv-delete pvc-provision pvc-delete; do
     config+=("--config=${KWOK_STAGES_DIR}/${stage}.yaml")
   done
@@ -562,6 +566,7 @@ KUBE_APISERVER_URL=${APISERVER_URL}
 ETCD_URL=${ETCD_URL}
 PETSET_APISERVER_URL=${petset_url}
 PETSET_APISERVER_PORT=${PETSET_PORT}
+PETSET_APISERVER_ARGS=${PETSET_APISERVER_ARGS:-}
 PETSET_SERVING_CA=${PKI_DIR}/petset-serving-ca.crt
 PETSET_APISERVER_KUBECONFIG=${KUBECONFIG_DIR}/petset-apiserver-client.kubeconfig
 NODE_NAME=${NODE_NAME}
@@ -714,6 +719,19 @@ cluster::load_env() {
   ETCD_URL="$(sed -n 's/^ETCD_URL=//p' "${ENV_FILE}")"
   PETSET_PORT="$(sed -n 's/^PETSET_APISERVER_PORT=//p' "${ENV_FILE}")"
   [[ -n "${ETCD_URL}" && -n "${PETSET_PORT}" ]] || log::fatal "${ENV_FILE} lacks ETCD_URL or PETSET_APISERVER_PORT"
+  # The flags petset-apiserver was started with, unless given again.
+  if [[ -z "${PETSET_APISERVER_ARGS+set}" ]]; then
+    PETSET_APISERVER_ARGS="$(sed -n 's/^PETSET_APISERVER_ARGS=//p' "${ENV_FILE}")"
+  fi
+}
+
+# cluster::record_petset_args writes the flags petset-apiserver now runs with
+# to the env file.
+cluster::record_petset_args() {
+  local tmp="${ENV_FILE}.tmp"
+  grep -v '^PETSET_APISERVER_ARGS=' "${ENV_FILE}" >"${tmp}" || true
+  printf 'PETSET_APISERVER_ARGS=%s\n' "${PETSET_APISERVER_ARGS:-}" >>"${tmp}"
+  mv "${tmp}" "${ENV_FILE}"
 }
 
 cmd::stop_petset() {
@@ -734,6 +752,7 @@ cmd::start_petset() {
     mv "${log}" "${log}.${n}"
   fi
   petset::start
+  cluster::record_petset_args
   wait_for "kubectl get petsets" kc get petsets --all-namespaces
   log::info "petset-apiserver running on https://127.0.0.1:${PETSET_PORT}"
 }
@@ -765,7 +784,7 @@ main() {
     stop-petset) cmd::stop_petset ;;
     start-petset) cmd::start_petset ;;
     *)
-      sed -n '2,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+      sed -n '2,31p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
       exit 2
       ;;
   esac

@@ -52,6 +52,9 @@ type Cluster struct {
 	Env map[string]string
 	// Binary is the petset-apiserver binary the cluster runs.
 	Binary string
+	// PetSetArgs are the extra flags petset-apiserver runs with: those of
+	// Options.PetSetArgs that Binary knows.
+	PetSetArgs []string
 
 	// Config is the admin's client configuration for kube-apiserver.
 	Config *rest.Config
@@ -67,7 +70,10 @@ type Options struct {
 	Root string
 	// Dir is the state directory, apart from the one of `make run`.
 	Dir string
-	// PetSetArgs are extra flags for petset-apiserver.
+	// PetSetArgs are extra flags for petset-apiserver, "--name=value"
+	// each. A flag the binary does not know is left out (and reported in
+	// Log), so that the suite still runs against a server that lacks it;
+	// the tests that depend on it then fail.
 	PetSetArgs []string
 	// Log receives the output of the scripts.
 	Log *os.File
@@ -117,11 +123,12 @@ func Up(ctx context.Context, opts Options) (*Cluster, error) {
 		return nil, fmt.Errorf("building petset-apiserver: %w", err)
 	}
 
-	env := []string{
-		"PETSET_APISERVER=" + c.Binary,
-		"PETSET_APISERVER_ARGS=" + strings.Join(opts.PetSetArgs, " "),
+	args, err := knownFlags(ctx, c.Binary, opts.PetSetArgs, opts.Log)
+	if err != nil {
+		return nil, err
 	}
-	if err := c.script(ctx, opts.Log, env, "up"); err != nil {
+	c.PetSetArgs = args
+	if err := c.script(ctx, opts.Log, c.petSetEnv(), "up"); err != nil {
 		_ = c.Down(context.WithoutCancel(ctx), opts.Log)
 		return nil, fmt.Errorf("starting the local cluster (logs kept in %s): %w", filepath.Join(c.Dir, "logs"), err)
 	}
@@ -149,10 +156,55 @@ func (c *Cluster) StopPetSetServer(ctx context.Context) error {
 	return c.script(ctx, nil, nil, "stop-petset")
 }
 
-// StartPetSetServer starts petset-apiserver again and waits until PetSets
-// are served through the aggregator.
+// StartPetSetServer starts petset-apiserver again, with the same flags, and
+// waits until PetSets are served through the aggregator.
 func (c *Cluster) StartPetSetServer(ctx context.Context) error {
-	return c.script(ctx, nil, []string{"PETSET_APISERVER=" + c.Binary}, "start-petset")
+	return c.script(ctx, nil, c.petSetEnv(), "start-petset")
+}
+
+// PetSetFlag returns the value petset-apiserver was given for the flag
+// name (without dashes) through PetSetArgs.
+func (c *Cluster) PetSetFlag(name string) (string, bool) {
+	for _, arg := range c.PetSetArgs {
+		if v, ok := strings.CutPrefix(arg, "--"+name+"="); ok {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+func (c *Cluster) petSetEnv() []string {
+	return []string{
+		"PETSET_APISERVER=" + c.Binary,
+		"PETSET_APISERVER_ARGS=" + strings.Join(c.PetSetArgs, " "),
+	}
+}
+
+// knownFlags returns the args ("--name=value") that binary lists in its
+// --help, and reports the others in log.
+func knownFlags(ctx context.Context, binary string, args []string, log *os.File) ([]string, error) {
+	if len(args) == 0 {
+		return nil, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	// --help prints the usage and exits 0; keep whatever it printed.
+	help, err := exec.CommandContext(ctx, binary, "--help").CombinedOutput()
+	if err != nil && len(help) == 0 {
+		return nil, fmt.Errorf("%s --help: %w", binary, err)
+	}
+	var known []string
+	for _, arg := range args {
+		name, _, _ := strings.Cut(arg, "=")
+		if bytes.Contains(help, []byte(name+" ")) || bytes.Contains(help, []byte(name+"=")) {
+			known = append(known, arg)
+			continue
+		}
+		if log != nil {
+			fmt.Fprintf(log, "e2e: %s has no flag %s; starting it without %s\n", binary, name, arg)
+		}
+	}
+	return known, nil
 }
 
 func (c *Cluster) script(ctx context.Context, log *os.File, env []string, args ...string) error {
@@ -214,9 +266,18 @@ func (c *Cluster) load() error {
 	return nil
 }
 
+// KubectlTimeout bounds a Kubectl call whose context has no deadline.
+const KubectlTimeout = 2 * time.Minute
+
 // Kubectl runs the cluster's kubectl with the admin kubeconfig and returns
-// its standard output; a failure carries standard error.
+// its standard output; a failure carries standard error. Without a deadline
+// in ctx it is stopped after KubectlTimeout.
 func (c *Cluster) Kubectl(ctx context.Context, stdin string, args ...string) (string, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, KubectlTimeout)
+		defer cancel()
+	}
 	cmd := exec.CommandContext(ctx, filepath.Join(c.Root, "_output", "bin", "kubectl"), append([]string{"--kubeconfig", c.Env["KUBECONFIG"]}, args...)...)
 	if stdin != "" {
 		cmd.Stdin = strings.NewReader(stdin)

@@ -59,13 +59,16 @@ func (c *Cluster) CreateNamespace(t testing.TB) string {
 }
 
 // WaitFor polls cond until it reports true, fails the test after timeout
-// with the last message cond returned.
+// with the last message cond returned (from a poll that the deadline did not
+// cut short, when there was one).
 func WaitFor(t testing.TB, timeout time.Duration, what string, cond func(ctx context.Context) (bool, string, error)) {
 	t.Helper()
 	var last string
 	err := wait.PollUntilContextTimeout(context.Background(), Poll, timeout, true, func(ctx context.Context) (bool, error) {
 		ok, msg, err := cond(ctx)
-		last = msg
+		if ctx.Err() == nil || last == "" {
+			last = msg
+		}
 		return ok, err
 	})
 	if err != nil {

@@ -76,7 +76,11 @@ func run(m *testing.M) int {
 	cluster, err = framework.Up(ctx, framework.Options{
 		Root: root,
 		Dir:  dir,
-		Log:  out,
+		// A pet stuck terminating holds a PetSet's teardown for its grace
+		// period plus this margin (default 2m); short, so that the test of
+		// it stays short.
+		PetSetArgs: []string{"--terminating-pet-margin=" + pcTerminatingPetMargin.String()},
+		Log:        out,
 	})
 	if err != nil {
 		dumpLog(log)

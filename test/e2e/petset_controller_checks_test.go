@@ -113,6 +113,17 @@ func TestPetSetControllerOrderingChecks(t *testing.T) {
 		{"a ready pet deleted is no kwok race", "A0 R0 A1 R1 D0 A0 R0 D0 A0 R0", func(t testing.TB, evs []pcPodEvent) {
 			pcCheckCreatedInOrder(t, pcWithoutKwokRace(t, evs, 4), 4, "web-0")
 		}, true},
+		{"created while the instance of the lower pet terminates", "A0 R0 T0 A1 R1", func(t testing.TB, evs []pcPodEvent) {
+			pcCheckCreatedInOrder(t, evs, 0, "web-0", "web-1")
+		}, true},
+		{"created after the lower pet was replaced", "A0 R0 D0 A1 A0 R0 R1", func(t testing.TB, evs []pcPodEvent) {
+			pcCheckCreatedInOrder(t, evs, 0, "web-0", "web-1")
+		}, true},
+		{"sequence: each pet once, no gap", "A0 R0 A1 P1 R1 A2 R2", pcCheckPetSequence, false},
+		{"sequence: a pet created again", "A0 R0 A1 R1 D1 A1 R1", pcCheckPetSequence, true},
+		{"sequence: two live instances", "A0 R0 A0", pcCheckPetSequence, true},
+		{"sequence: a gap", "A0 R0 A2", pcCheckPetSequence, true},
+		{"sequence: a gap below", "A0 R0 A1 R1 D0", pcCheckPetSequence, true},
 		{"a deletion", "A0 R0 T0 D0", func(t testing.TB, evs []pcPodEvent) {
 			pcCheckNoDeletions(t, evs, 0)
 		}, true},

@@ -31,7 +31,6 @@ import (
 
 	appsv1alpha1 "github.com/petsets/api/apps/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
@@ -339,15 +338,13 @@ func TestPetSetControllerImageUpgrade(t *testing.T) {
 	if c := set.Spec.Template.Spec.Containers; len(c) != 1 || c[0].Image != pcNewImage || len(c[0].VolumeMounts) != 1 || len(c[0].Ports) != 1 {
 		t.Errorf("template containers after the patch: %+v, want nginx with %s and its port and mount", c, pcNewImage)
 	}
-	// Updating containers has no effect until a pet is deleted.
-	pcConsistently(t, pcQuiet, "pets after the image change", func() string {
-		for _, e := range rec.Events()[mark:] {
-			if e.Type == watch.Added || e.Type == watch.Deleted || e.Terminating {
-				return "unexpected " + e.String()
-			}
+	// Updating containers has no effect until a pet is deleted: the
+	// controller's sync of the new generation touched no pet.
+	for _, e := range pcSince(pcSynced(t, ns, rec), mark) {
+		if e.Type == watch.Added || e.Type == watch.Deleted || e.Terminating {
+			t.Errorf("after the image change: unexpected %s", e)
 		}
-		return ""
-	})
+	}
 	pcCheckImages(t, ns, pcImage, pcImage, pcImage)
 
 	pcExpectOutput(t, pcKubectl(t, ns, "", "delete", "po", "web-0"), `pod "web-0" deleted`)
@@ -405,15 +402,13 @@ func TestPetSetControllerInitializedAnnotationPauses(t *testing.T) {
 	ns := cluster.CreateNamespace(t)
 	rec := pcCreateGuide(t, ns, 3, false)
 
-	// web-0 runs, but the PetSet stops there.
+	// web-0 runs, but the PetSet stops there: a sync with web-0 paused
+	// creates nothing.
 	pcWaitPetPaused(t, ns, rec, "web-0")
 	pcWaitStatus(t, ns, 1, 0)
-	pcConsistently(t, pcQuiet, "the paused PetSet", func() string {
-		if state := pcReplay(rec.Events()); len(state) != 1 {
-			return fmt.Sprintf("pods %v exist while web-0 is paused", slices.Sorted(maps.Keys(state)))
-		}
-		return ""
-	})
+	if got := pcNames(pcCreations(pcResync(t, ns, rec))); !slices.Equal(got, []string{"web-0"}) {
+		t.Fatalf("pods %v were created while web-0 is paused, want web-0 alone", got)
+	}
 
 	// Set it to true on each pet: the next one is created.
 	for i := 0; i < 3; i++ {
@@ -429,12 +424,12 @@ func TestPetSetControllerInitializedAnnotationPauses(t *testing.T) {
 				}
 				return ""
 			})
-			// It was created after the annotation was observed.
+			// It was created after the annotation was observed: the
+			// instance of the lower pet was healthy then.
 			evs := rec.Events()
-			annotated, ok := pcFind(evs, 0, name, func(e pcPodEvent) bool { return e.healthy() })
-			added, _ := pcFind(evs, 0, next, pcIsAdded)
-			if !ok || annotated.Seq > added.Seq {
-				t.Errorf("%s was created (event #%d) before %s was annotated initialized=true (%v)", next, added.Seq, name, annotated)
+			added, _ := pcFind(evs, mark, next, pcIsAdded)
+			if lower, ok := pcReplay(pcBefore(evs, added.Seq))[name]; !ok || !lower.healthy() {
+				t.Errorf("%s was created (event #%d) before %s was annotated initialized=true (%v)", next, added.Seq, name, lower)
 			}
 		}
 	}
@@ -450,12 +445,9 @@ func TestPetSetControllerInitializedAnnotationPauses(t *testing.T) {
 	mark := rec.Len()
 	pcScaleWithPatch(t, ns, 1)
 	pcWaitStatus(t, ns, 3, 2)
-	pcConsistently(t, pcQuiet, "the scale down paused by web-0", func() string {
-		for _, e := range pcDeletionStarts(rec.Events()[mark:]) {
-			return "deleted while paused: " + e.String()
-		}
-		return ""
-	})
+	for _, e := range pcDeletionStarts(pcSince(pcSynced(t, ns, rec), mark)) {
+		t.Errorf("deleted while web-0 is paused: %s", e)
+	}
 	pcAnnotate(t, ns, "web-0", true)
 	pcWaitPets(t, ns, 1)
 	rec.WaitForGone(t, "web-1", "web-2")
@@ -466,12 +458,10 @@ func TestPetSetControllerInitializedAnnotationPauses(t *testing.T) {
 	pcAnnotate(t, ns, "web-0", false)
 	mark = rec.Len()
 	pcScaleWithPatch(t, ns, 2)
-	pcConsistently(t, pcQuiet, "the scale up paused by web-0", func() string {
-		for _, e := range pcCreations(rec.Events()[mark:]) {
-			return "created while paused: " + e.String()
-		}
-		return ""
-	})
+	pcWaitStatus(t, ns, 1, 0)
+	for _, e := range pcCreations(pcSince(pcSynced(t, ns, rec), mark)) {
+		t.Errorf("created while web-0 is paused: %s", e)
+	}
 	pcAnnotate(t, ns, "web-0", true)
 	pcWaitPetPaused(t, ns, rec, "web-1")
 	pcCheckOrderedCreation(t, rec.Events())
@@ -513,13 +503,11 @@ func TestPetSetControllerOrphaningDelete(t *testing.T) {
 	claims := pcWaitClaimsBound(t, ns, pcClaimNames(0, 2)...)
 	rec.WaitForSteady(t, pcPetNames(0, 2))
 	set := pcGetSet(t, ns)
+	setRec := pcRecordSet(t, ns)
 
 	mark := rec.Len()
-	pcExpectOutput(t, pcKubectl(t, ns, "", "delete", "petset", pcSetName, "--cascade=orphan"), `petset.apps "web" deleted`)
-	framework.WaitFor(t, pcTimeout, "PetSet web gone", func(ctx context.Context) (bool, string, error) {
-		_, err := cluster.PetSets.AppsV1alpha1().PetSets(ns).Get(ctx, pcSetName, metav1.GetOptions{})
-		return apierrors.IsNotFound(err), fmt.Sprintf("get: %v", err), nil
-	})
+	pcDeletePetSet(t, ns, setRec, "--cascade=orphan")
+	setRec.WaitGone(t, pcSettle)
 
 	// The pets keep running, released.
 	framework.WaitFor(t, pcTimeout, "pets released", func(ctx context.Context) (bool, string, error) {
@@ -536,14 +524,15 @@ func TestPetSetControllerOrphaningDelete(t *testing.T) {
 		}
 		return true, "", nil
 	})
-	pcConsistently(t, pcQuiet, "the orphaned pets", func() string {
-		for _, e := range rec.Events()[mark:] {
-			if e.Type == watch.Added || e.Type == watch.Deleted || e.Terminating {
-				return "unexpected " + e.String()
-			}
+	// The controller has moved on (it runs another PetSet) and left the
+	// orphans alone.
+	other := cluster.CreateNamespace(t)
+	pcRunOtherSet(t, other, "db", 1)
+	for _, e := range pcSince(rec.Events(), mark) {
+		if e.Type == watch.Added || e.Type == watch.Deleted || e.Terminating {
+			t.Errorf("after the orphaning delete: unexpected %s", e)
 		}
-		return ""
-	})
+	}
 	now := pcWaitPets(t, ns, 2)
 	for _, name := range pcPetNames(0, 2) {
 		pod := now[name]
@@ -570,12 +559,10 @@ func TestPetSetControllerOrphaningDelete(t *testing.T) {
 	out = pcKubectl(t, ns, "", "delete", "po", "-l", pcAppSelector)
 	pcExpectOutput(t, out, `pod "web-0" deleted`, `pod "web-1" deleted`)
 	rec.WaitForGone(t, pcPetNames(0, 2)...)
-	pcConsistently(t, pcQuiet, "the deleted orphans", func() string {
-		for _, e := range pcCreations(rec.Events()[mark:]) {
-			return "recreated: " + e.String()
-		}
-		return ""
-	})
+	pcRunOtherSet(t, other, "db", 2)
+	for _, e := range pcCreations(pcSince(rec.Events(), mark)) {
+		t.Errorf("a deleted orphan was created again: %s", e)
+	}
 	if after := pcWaitClaimsBound(t, ns, pcClaimNames(0, 2)...); !maps.Equal(after, claims) {
 		t.Errorf("claims after deleting the pods: %v, want %v", after, claims)
 	}
@@ -593,76 +580,30 @@ func TestPetSetControllerCascadingDelete(t *testing.T) {
 	pcWaitPets(t, ns, 3)
 	claims := pcWaitClaimsBound(t, ns, pcClaimNames(0, 3)...)
 	rec.WaitForSteady(t, pcPetNames(0, 3))
-	set := pcGetSet(t, ns)
 
 	// Watch the PetSet to know when it disappears.
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	w, err := cluster.PetSets.AppsV1alpha1().PetSets(ns).Watch(ctx, metav1.ListOptions{
-		ResourceVersion: set.ResourceVersion,
-		FieldSelector:   "metadata.name=" + pcSetName,
-	})
-	if err != nil {
-		t.Fatalf("watching the PetSet: %v", err)
-	}
-	defer w.Stop()
-	type setEvent struct {
-		typ         watch.EventType
-		rv          string
-		terminating bool
-		finalizers  []string
-	}
-	setEvents := make(chan setEvent, 100)
-	go func() {
-		defer close(setEvents)
-		for ev := range w.ResultChan() {
-			if s, ok := ev.Object.(*appsv1alpha1.PetSet); ok {
-				setEvents <- setEvent{ev.Type, s.ResourceVersion, s.DeletionTimestamp != nil, s.Finalizers}
-				if ev.Type == watch.Deleted {
-					return
-				}
-			}
-		}
-	}()
+	setRec := pcRecordSet(t, ns)
 
 	mark := rec.Len()
-	pcExpectOutput(t, pcKubectl(t, ns, "", "delete", "petset", pcSetName), `petset.apps "web" deleted`)
+	pcDeletePetSet(t, ns, setRec)
 	rec.WaitForGone(t, pcPetNames(0, 3)...)
 	evs := rec.Events()
 	pcCheckDeletedInOrder(t, evs, mark, "web-2", "web-1", "web-0")
 	pcCheckNoCreations(t, evs, mark)
 
 	// The PetSet was there, being deleted and holding the controller's
-	// finalizer, until its last pet was gone. Pods and PetSets are kept in
-	// the same etcd, so their resourceVersions (etcd revisions) compare.
-	var deleted *setEvent
+	// finalizer, until its last pet was gone.
+	deleted := setRec.WaitGone(t, pcSettle)
 	var sawFinalizer bool
-	for e := range setEvents {
-		if e.terminating && slices.Contains(e.finalizers, "apps.petsets.io/pets") {
+	for _, e := range setRec.Events() {
+		if e.Terminating && slices.Contains(e.Finalizers, "apps.petsets.io/pets") {
 			sawFinalizer = true
-		}
-		if e.typ == watch.Deleted {
-			deleted = &e
 		}
 	}
 	if !sawFinalizer {
 		t.Errorf("the PetSet was never seen being deleted while holding apps.petsets.io/pets")
 	}
-	if deleted == nil {
-		t.Fatalf("the PetSet watch ended without its deletion")
-	}
-	setRV, err := strconv.ParseUint(deleted.rv, 10, 64)
-	if err != nil {
-		t.Fatalf("PetSet resourceVersion %q: %v", deleted.rv, err)
-	}
-	for _, e := range evs[mark:] {
-		if e.Type != watch.Deleted {
-			continue
-		}
-		if rv, err := strconv.ParseUint(e.RV, 10, 64); err != nil || rv >= setRV {
-			t.Errorf("%s was deleted at resourceVersion %s, not before the PetSet (%s)", e.Name, e.RV, deleted.rv)
-		}
-	}
+	pcCheckDeletedBefore(t, pcSince(evs, mark), deleted)
 
 	if got := pcClaimUIDs(t, ns); !maps.Equal(got, claims) {
 		t.Errorf("claims after the cascading delete: %v, want %v", got, claims)

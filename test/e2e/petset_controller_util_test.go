@@ -39,11 +39,14 @@ import (
 
 	appsv1alpha1 "github.com/petsets/api/apps/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
 	watchtools "k8s.io/client-go/tools/watch"
+	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/ptr"
 
 	"github.com/petsets/petset/test/e2e/framework"
 )
@@ -63,10 +66,21 @@ const (
 
 	// pcTimeout bounds every wait for the controller.
 	pcTimeout = 3 * time.Minute
-	// pcQuiet is how long a test watches for something that must not
-	// happen (a pet created while the PetSet is paused, say). kwok acts in
-	// milliseconds, so a few seconds are plenty.
-	pcQuiet = 4 * time.Second
+	// pcSettle bounds what the controller does on its own in a few
+	// seconds when it works (a teardown, a scale down, a retry), so that a
+	// stalled controller fails a test within a minute.
+	pcSettle = time.Minute
+	// pcTerminatingPetMargin is the e2e cluster's --terminating-pet-margin:
+	// how long past its grace period a pet stuck terminating holds up the
+	// teardown of its PetSet.
+	pcTerminatingPetMargin = 10 * time.Second
+
+	// pcMarkAnnotation is the pod annotation a recorder writes to catch up
+	// with the API (pcRecorder.CatchUp).
+	pcMarkAnnotation = "e2e.petsets.io/mark"
+	// pcSyncEnv is the environment variable of the template's container
+	// that pcResync changes to make the controller sync a new generation.
+	pcSyncEnv = "E2E_SYNC"
 )
 
 // pcServiceManifest is the guide's headless governing Service.
@@ -285,7 +299,11 @@ func pcRecordPods(t testing.TB, ns string) *pcRecorder {
 	t.Cleanup(func() {
 		cancel()
 		rw.Stop()
-		<-rw.Done()
+		select {
+		case <-rw.Done():
+		case <-time.After(30 * time.Second):
+			t.Errorf("the pod watch of %s did not stop within 30s", ns)
+		}
 		t.Logf("pod events of %s:\n%s", ns, r.timeline())
 	})
 	return r
@@ -345,10 +363,84 @@ func (r *pcRecorder) timeline() string {
 // description of what is missing, or "" once satisfied.
 func (r *pcRecorder) WaitFor(t testing.TB, what string, cond func(evs []pcPodEvent) string) {
 	t.Helper()
-	framework.WaitFor(t, pcTimeout, what+" (watch)", func(context.Context) (bool, string, error) {
+	r.WaitWithin(t, pcTimeout, what, cond)
+}
+
+// WaitWithin is WaitFor with another timeout.
+func (r *pcRecorder) WaitWithin(t testing.TB, timeout time.Duration, what string, cond func(evs []pcPodEvent) string) {
+	t.Helper()
+	framework.WaitFor(t, timeout, what+" (watch)", func(context.Context) (bool, string, error) {
 		msg := cond(r.Events())
 		return msg == "", msg, nil
 	})
+}
+
+// CatchUp waits until the recorder has seen every pod event of its
+// namespace up to resourceVersion rv. A watch delivers events in
+// resourceVersion order, so it writes an annotation on one of the pods (one
+// that exists, the lowest by name) and waits for that write's event.
+func (r *pcRecorder) CatchUp(t testing.TB, rv uint64) {
+	t.Helper()
+	if last := r.lastRV(); last >= rv {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), pcTimeout)
+	defer cancel()
+	pods := cluster.Kube.CoreV1().Pods(r.ns)
+	list, err := pods.List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatalf("listing the pods of %s: %v", r.ns, err)
+	}
+	if len(list.Items) == 0 {
+		t.Fatalf("no pod in %s to write a mark on; the watch cannot be caught up to resourceVersion %d", r.ns, rv)
+	}
+	names := make([]string, 0, len(list.Items))
+	for _, p := range list.Items {
+		names = append(names, p.Name)
+	}
+	slices.Sort(names)
+	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, pcMarkAnnotation, strconv.FormatUint(rv, 10))
+	marked, err := pods.Patch(ctx, names[0], types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+	if err != nil {
+		t.Fatalf("writing a mark on pod %s/%s: %v", r.ns, names[0], err)
+	}
+	want, err := strconv.ParseUint(marked.ResourceVersion, 10, 64)
+	if err != nil {
+		t.Fatalf("pod %s resourceVersion %q: %v", marked.Name, marked.ResourceVersion, err)
+	}
+	r.WaitFor(t, fmt.Sprintf("the mark on %s (resourceVersion %d)", marked.Name, want), func([]pcPodEvent) string {
+		if last := r.lastRV(); last < want {
+			return fmt.Sprintf("last event seen at resourceVersion %d", last)
+		}
+		return ""
+	})
+}
+
+// lastRV returns the resourceVersion of the last recorded event.
+func (r *pcRecorder) lastRV() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var last uint64
+	for _, e := range r.events {
+		if rv, err := strconv.ParseUint(e.RV, 10, 64); err == nil && rv > last {
+			last = rv
+		}
+	}
+	return last
+}
+
+// Upto returns the recorded events up to resourceVersion rv, once the
+// recorder has caught up to it.
+func (r *pcRecorder) Upto(t testing.TB, rv uint64) []pcPodEvent {
+	t.Helper()
+	r.CatchUp(t, rv)
+	var out []pcPodEvent
+	for _, e := range r.Events() {
+		if n, err := strconv.ParseUint(e.RV, 10, 64); err == nil && n <= rv {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // WaitForSteady waits until the watch has shown the pets names (and no other
@@ -389,17 +481,50 @@ func (r *pcRecorder) WaitForGone(t testing.TB, names ...string) {
 	})
 }
 
-// pcReplay returns the latest event of every pod that exists after evs.
+// pcReplay returns the latest event of every pod that exists after evs, by
+// name.
 func pcReplay(evs []pcPodEvent) map[string]pcPodEvent {
 	state := map[string]pcPodEvent{}
-	for _, e := range evs {
-		if e.Type == watch.Deleted {
-			delete(state, e.Name)
-		} else {
-			state[e.Name] = e
-		}
+	for _, e := range pcLive(evs) {
+		state[e.Name] = e
 	}
 	return state
+}
+
+// pcLive returns the latest event of every pod instance that exists after
+// evs, by UID.
+func pcLive(evs []pcPodEvent) map[types.UID]pcPodEvent {
+	live := map[types.UID]pcPodEvent{}
+	for _, e := range evs {
+		if e.Type == watch.Deleted {
+			delete(live, e.UID)
+		} else {
+			live[e.UID] = e
+		}
+	}
+	return live
+}
+
+// pcBefore returns the events of evs that came before seq.
+func pcBefore(evs []pcPodEvent, seq int) []pcPodEvent {
+	var out []pcPodEvent
+	for _, e := range evs {
+		if e.Seq < seq {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// pcSince returns the events of evs from seq from on.
+func pcSince(evs []pcPodEvent, from int) []pcPodEvent {
+	var out []pcPodEvent
+	for _, e := range evs {
+		if e.Seq >= from {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // pcCreations returns the creation (first ADDED) events, in order.
@@ -428,7 +553,19 @@ func pcDeletionStarts(evs []pcPodEvent) []pcPodEvent {
 	return out
 }
 
-// pcFind returns the first event of name matching pred after seq from.
+// pcFindUID returns the first event of the pod instance uid matching pred
+// at or after seq from.
+func pcFindUID(evs []pcPodEvent, from int, uid types.UID, pred func(pcPodEvent) bool) (pcPodEvent, bool) {
+	for _, e := range evs {
+		if e.Seq >= from && e.UID == uid && pred(e) {
+			return e, true
+		}
+	}
+	return pcPodEvent{}, false
+}
+
+// pcFind returns the first event of a pod named name matching pred at or
+// after seq from.
 func pcFind(evs []pcPodEvent, from int, name string, pred func(pcPodEvent) bool) (pcPodEvent, bool) {
 	for _, e := range evs {
 		if e.Seq >= from && e.Name == name && pred(e) {
@@ -452,15 +589,20 @@ func pcNames(evs []pcPodEvent) []string {
 }
 
 // pcCheckOrderedCreation checks the PetSet's creation rule over a whole
-// history: every pet web-i was created only while web-0..web-(i-1) all
-// existed Running, Ready, not paused and not terminating.
+// history: every pet web-i was created only while instances of
+// web-0..web-(i-1) all existed Running, Ready, not paused and not
+// terminating.
 func pcCheckOrderedCreation(t testing.TB, evs []pcPodEvent) {
 	t.Helper()
-	state := map[string]pcPodEvent{}
+	live := map[types.UID]pcPodEvent{}
 	for _, e := range evs {
 		if e.Type == watch.Added {
+			byName := map[string]pcPodEvent{}
+			for _, l := range live {
+				byName[l.Name] = l
+			}
 			for j := 0; j < pcOrdinal(e.Name); j++ {
-				lower, ok := state[pcPetName(j)]
+				lower, ok := byName[pcPetName(j)]
 				switch {
 				case !ok:
 					t.Errorf("%s was created (event #%d) while %s did not exist", e.Name, e.Seq, pcPetName(j))
@@ -470,39 +612,42 @@ func pcCheckOrderedCreation(t testing.TB, evs []pcPodEvent) {
 			}
 		}
 		if e.Type == watch.Deleted {
-			delete(state, e.Name)
+			delete(live, e.UID)
 		} else {
-			state[e.Name] = e
+			live[e.UID] = e
 		}
 	}
 }
 
-// pcCheckCreatedInOrder checks that names were created, once each, in this
-// order, each after the previous one was Running and Ready.
+// pcCheckCreatedInOrder checks that names were created (as new instances)
+// after seq from, once each, in this order, each while the instance of the
+// previous name created just before it existed Running and Ready.
 func pcCheckCreatedInOrder(t testing.TB, evs []pcPodEvent, from int, names ...string) {
 	t.Helper()
-	var created []string
+	var created []pcPodEvent
 	for _, e := range pcCreations(evs) {
 		if e.Seq >= from && slices.Contains(names, e.Name) {
-			created = append(created, e.Name)
+			created = append(created, e)
 		}
 	}
-	if !slices.Equal(created, names) {
-		t.Errorf("pets created in the order %v, want %v", created, names)
+	if got := pcNames(created); !slices.Equal(got, names) {
+		t.Errorf("pets created in the order %v, want %v", got, names)
 		return
 	}
-	for i := 1; i < len(names); i++ {
-		add, _ := pcFind(evs, from, names[i], pcIsAdded)
-		prevReady, ok := pcFind(evs, from, names[i-1], pcIsHealthy)
-		if !ok || prevReady.Seq > add.Seq {
-			t.Errorf("%s was created (event #%d) before %s was Running and Ready (%v)", names[i], add.Seq, names[i-1], prevReady)
+	for i := 1; i < len(created); i++ {
+		prev, ok := pcLive(pcBefore(evs, created[i].Seq))[created[i-1].UID]
+		switch {
+		case !ok:
+			t.Errorf("%s was created (event #%d) after %s (uid %s) was gone", names[i], created[i].Seq, names[i-1], pcShortUID(created[i-1].UID))
+		case !prev.healthy():
+			t.Errorf("%s was created (event #%d) before %s was Running and Ready: %s", names[i], created[i].Seq, names[i-1], prev)
 		}
 	}
 }
 
 // pcCheckDeletedInOrder checks that names were deleted in this order, one
-// at a time: the deletion of each started only once the previous one was
-// completely gone, and while no pet with a higher ordinal existed.
+// at a time: the deletion of each started only once the previous instance
+// was completely gone, and while no pet with a higher ordinal existed.
 func pcCheckDeletedInOrder(t testing.TB, evs []pcPodEvent, from int, names ...string) {
 	t.Helper()
 	var starts []pcPodEvent
@@ -516,21 +661,59 @@ func pcCheckDeletedInOrder(t testing.TB, evs []pcPodEvent, from int, names ...st
 		return
 	}
 	for i := 1; i < len(starts); i++ {
-		gone, ok := pcFind(evs, from, names[i-1], pcIsDeleted)
+		gone, ok := pcFindUID(evs, from, starts[i-1].UID, pcIsDeleted)
 		if !ok || gone.Seq >= starts[i].Seq {
-			t.Errorf("the deletion of %s started (event #%d) before %s was gone (%v)", names[i], starts[i].Seq, names[i-1], gone)
+			t.Errorf("the deletion of %s started (event #%d) before %s (uid %s) was gone (%v)", names[i], starts[i].Seq, names[i-1], pcShortUID(starts[i-1].UID), gone)
 		}
 	}
 	for _, s := range starts {
-		var before []pcPodEvent
-		for _, e := range evs {
-			if e.Seq < s.Seq {
-				before = append(before, e)
+		for _, e := range pcLive(pcBefore(evs, s.Seq)) {
+			if pcOrdinal(e.Name) > pcOrdinal(s.Name) {
+				t.Errorf("the deletion of %s started (event #%d) while %s still existed", s.Name, s.Seq, e.Name)
 			}
 		}
-		for name := range pcReplay(before) {
-			if pcOrdinal(name) > pcOrdinal(s.Name) {
-				t.Errorf("the deletion of %s started (event #%d) while %s still existed", s.Name, s.Seq, name)
+	}
+}
+
+// pcCheckPetSequence checks a history of pets that were never deleted (by
+// anyone): every pod instance (UID) is a pet web-<ordinal>, no pet ever had
+// two instances, and after every event the pets that exist are
+// web-0..web-(n-1) without a gap.
+func pcCheckPetSequence(t testing.TB, evs []pcPodEvent) {
+	t.Helper()
+	instances := map[string][]types.UID{}
+	live := map[types.UID]pcPodEvent{}
+	for _, e := range evs {
+		ordinal := pcOrdinal(e.Name)
+		if ordinal < 0 {
+			t.Errorf("pod %s is no pet of %s: %s", e.Name, pcSetName, e)
+			continue
+		}
+		if !slices.Contains(instances[e.Name], e.UID) {
+			instances[e.Name] = append(instances[e.Name], e.UID)
+			if n := len(instances[e.Name]); n > 1 {
+				t.Errorf("%s has instance #%d (uid %s, event #%d) after %v: a pet was created again", e.Name, n, pcShortUID(e.UID), e.Seq, instances[e.Name][:n-1])
+			}
+		}
+		for uid, l := range live {
+			if l.Name == e.Name && uid != e.UID && e.Type != watch.Deleted {
+				t.Errorf("two live instances of %s: uid %s and %s (event #%d)", e.Name, pcShortUID(uid), pcShortUID(e.UID), e.Seq)
+			}
+		}
+		if e.Type == watch.Deleted {
+			delete(live, e.UID)
+		} else {
+			live[e.UID] = e
+		}
+		var ordinals []int
+		for _, l := range live {
+			ordinals = append(ordinals, pcOrdinal(l.Name))
+		}
+		slices.Sort(ordinals)
+		for i, o := range ordinals {
+			if o != i {
+				t.Errorf("after event #%d the pets are %v: web-%d is missing", e.Seq, ordinals, i)
+				break
 			}
 		}
 	}
@@ -757,17 +940,338 @@ func pcAnnotate(t testing.TB, ns, pod string, initialized bool) {
 	pcExpectOutput(t, out, "pod/"+pod+" annotated")
 }
 
-// pcConsistently checks cond every poll interval for d; it fails the test
-// with cond's message the first time cond reports a problem.
-func pcConsistently(t testing.TB, d time.Duration, what string, cond func() string) {
+// pcRecv receives from ch; it fails the test, naming what it waited for,
+// when nothing comes within timeout.
+func pcRecv[T any](t testing.TB, ch <-chan T, timeout time.Duration, what string) T {
 	t.Helper()
-	deadline := time.Now().Add(d)
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(timeout):
+		t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		panic("unreachable")
+	}
+}
+
+// pcWaitObserved waits until the controller has reported PetSet web's
+// current generation in status.observedGeneration, and returns the PetSet.
+func pcWaitObserved(t testing.TB, ns string) *appsv1alpha1.PetSet {
+	t.Helper()
+	var set *appsv1alpha1.PetSet
+	framework.WaitFor(t, pcTimeout, "the controller to observe PetSet "+pcSetName+"'s generation", func(ctx context.Context) (bool, string, error) {
+		var err error
+		set, err = cluster.PetSets.AppsV1alpha1().PetSets(ns).Get(ctx, pcSetName, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		observed := int64(-1)
+		if set.Status.ObservedGeneration != nil {
+			observed = *set.Status.ObservedGeneration
+		}
+		return observed >= set.Generation, fmt.Sprintf("generation=%d observedGeneration=%d", set.Generation, observed), nil
+	})
+	return set
+}
+
+// pcSynced waits until the controller has observed PetSet web's current
+// generation and returns the recorded pod events up to the PetSet's
+// resourceVersion at that point. The controller writes a sync's status after
+// that sync's pod writes, and pods and PetSets are kept in the same etcd, so
+// their resourceVersions (etcd revisions) compare: the events returned hold
+// every pod write the controller made up to its first sync of the
+// generation. What it decided there is judged from them (a positive signal)
+// rather than from a quiet period.
+func pcSynced(t testing.TB, ns string, rec *pcRecorder) []pcPodEvent {
+	t.Helper()
+	set := pcWaitObserved(t, ns)
+	rv, err := strconv.ParseUint(set.ResourceVersion, 10, 64)
+	if err != nil {
+		t.Fatalf("PetSet resourceVersion %q: %v", set.ResourceVersion, err)
+	}
+	return rec.Upto(t, rv)
+}
+
+// pcResync makes the controller sync PetSet web once more with the pets as
+// they are, and returns what pcSynced returns. It sets the environment
+// variable E2E_SYNC of the template's first container to a new value: a
+// change of the generation that alters no existing pet (the controller
+// never rewrites a pod; pets created later get the variable).
+func pcResync(t testing.TB, ns string, rec *pcRecorder) []pcPodEvent {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), pcTimeout)
+	defer cancel()
+	sets := cluster.PetSets.AppsV1alpha1().PetSets(ns)
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		set, err := sets.Get(ctx, pcSetName, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		c := &set.Spec.Template.Spec.Containers[0]
+		value := strconv.FormatInt(set.Generation+1, 10)
+		c.Env = slices.DeleteFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == pcSyncEnv })
+		c.Env = append(c.Env, corev1.EnvVar{Name: pcSyncEnv, Value: value})
+		_, err = sets.Update(ctx, set, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
+		t.Fatalf("changing %s in the template of PetSet %s: %v", pcSyncEnv, pcSetName, err)
+	}
+	return pcSynced(t, ns, rec)
+}
+
+// pcKubectlErr runs kubectl in namespace ns, bounded by timeout, and returns
+// its output and error.
+func pcKubectlErr(ns string, timeout time.Duration, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return cluster.Kubectl(ctx, "", append([]string{"--namespace", ns}, args...)...)
+}
+
+// pcDeletePetSet runs kubectl delete petset web with args, which waits until
+// the PetSet is gone, for at most pcSettle; it fails the test with the
+// PetSet's and the pods' state when the PetSet is still there.
+func pcDeletePetSet(t testing.TB, ns string, setRec *pcSetRecorder, args ...string) {
+	t.Helper()
+	args = append([]string{"delete", "petset", pcSetName, "--timeout=" + pcSettle.String()}, args...)
+	out, err := pcKubectlErr(ns, pcSettle+30*time.Second, args...)
+	if err != nil {
+		evs := setRec.Events()
+		t.Fatalf("kubectl %s did not finish: %v\nPetSet last seen: %s\npods: %s", strings.Join(args, " "), err, evs[len(evs)-1], pcPodStates(ns))
+	}
+	pcExpectOutput(t, out, `petset.apps "web" deleted`)
+}
+
+// pcPodStates describes the pods of ns for failure messages.
+func pcPodStates(ns string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	list, err := cluster.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err.Error()
+	}
+	var states []string
+	for _, pod := range list.Items {
+		paused := pod.Annotations[appsv1alpha1.PetSetInitAnnotation] == "false"
+		states = append(states, fmt.Sprintf("%s(uid %s %s ready=%t paused=%t terminating=%t finalizers=%v)",
+			pod.Name, pcShortUID(pod.UID), pod.Status.Phase, pcPodReady(&pod), paused, pod.DeletionTimestamp != nil, pod.Finalizers))
+	}
+	sort.Strings(states)
+	if len(states) == 0 {
+		return "no pods"
+	}
+	return strings.Join(states, " ")
+}
+
+// pcWaitSetEvent waits up to timeout for an event of PetSet web with the
+// type and reason whose message contains each of parts, and returns it.
+func pcWaitSetEvent(t testing.TB, ns, typ, reason string, timeout time.Duration, parts ...string) corev1.Event {
+	t.Helper()
+	var found corev1.Event
+	framework.WaitFor(t, timeout, fmt.Sprintf("a %s event %s on PetSet %s with %q", typ, reason, pcSetName, parts), func(ctx context.Context) (bool, string, error) {
+		list, err := cluster.Kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		var seen []string
+		for _, ev := range list.Items {
+			o := ev.InvolvedObject
+			if o.Kind != "PetSet" || o.Name != pcSetName || o.APIVersion != appsv1alpha1.SchemeGroupVersion.String() {
+				continue
+			}
+			seen = append(seen, fmt.Sprintf("%s %s: %s", ev.Type, ev.Reason, ev.Message))
+			if ev.Type != typ || ev.Reason != reason {
+				continue
+			}
+			matches := true
+			for _, p := range parts {
+				matches = matches && strings.Contains(ev.Message, p)
+			}
+			if matches {
+				found = ev
+				return true, "", nil
+			}
+		}
+		return false, fmt.Sprintf("events of the PetSet: %q", seen), nil
+	})
+	return found
+}
+
+// pcCheckDeletedBefore checks that every pod deletion of evs completed
+// before the PetSet's own DELETED event: pods and PetSets are kept in the
+// same etcd, so their resourceVersions (etcd revisions) compare.
+func pcCheckDeletedBefore(t testing.TB, evs []pcPodEvent, deleted pcSetEvent) {
+	t.Helper()
+	setRV, err := strconv.ParseUint(deleted.RV, 10, 64)
+	if err != nil {
+		t.Fatalf("PetSet resourceVersion %q: %v", deleted.RV, err)
+	}
+	for _, e := range evs {
+		if e.Type != watch.Deleted {
+			continue
+		}
+		if rv, err := strconv.ParseUint(e.RV, 10, 64); err != nil || rv >= setRV {
+			t.Errorf("%s was deleted at resourceVersion %s, not before the PetSet (%s)", e.Name, e.RV, deleted.RV)
+		}
+	}
+}
+
+// pcRunOtherSet creates (or scales) in ns a PetSet name of its own: label
+// app=<name>, no claims, the given replicas; and waits until the controller
+// reports them all ready for its latest generation. Its pets being created
+// is a positive sign that the controller has handled what happened before.
+func pcRunOtherSet(t testing.TB, ns, name string, replicas int32) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), pcTimeout)
+	defer cancel()
+	sets := cluster.PetSets.AppsV1alpha1().PetSets(ns)
+	labels := map[string]string{"app": name}
+	set, err := sets.Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		set = &appsv1alpha1.PetSet{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: appsv1alpha1.PetSetSpec{
+				Replicas:    &replicas,
+				ServiceName: name,
+				Selector:    &metav1.LabelSelector{MatchLabels: labels},
+				Template: corev1.PodTemplateSpec{
+					ObjectMeta: metav1.ObjectMeta{Labels: labels},
+					Spec: corev1.PodSpec{
+						TerminationGracePeriodSeconds: ptr.To[int64](0),
+						Containers:                    []corev1.Container{{Name: "main", Image: pcImage}},
+					},
+				},
+			},
+		}
+		if _, err := sets.Create(ctx, set, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("creating PetSet %s/%s: %v", ns, name, err)
+		}
+	case err != nil:
+		t.Fatalf("getting PetSet %s/%s: %v", ns, name, err)
+	default:
+		patch := fmt.Sprintf(`{"spec":{"replicas":%d}}`, replicas)
+		if _, err := sets.Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+			t.Fatalf("scaling PetSet %s/%s: %v", ns, name, err)
+		}
+	}
+	framework.WaitFor(t, pcTimeout, fmt.Sprintf("PetSet %s/%s with %d ready pets", ns, name, replicas), func(ctx context.Context) (bool, string, error) {
+		set, err := sets.Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		s := set.Status
+		observed := s.ObservedGeneration != nil && *s.ObservedGeneration == set.Generation
+		return observed && s.Replicas == replicas && s.ReadyReplicas == replicas,
+			fmt.Sprintf("generation %d status %+v", set.Generation, s), nil
+	})
+}
+
+// ---------------------------------------------------------------------------
+// PetSet event recorder
+// ---------------------------------------------------------------------------
+
+// pcSetEvent is one event of the PetSet web as seen by a watch.
+type pcSetEvent struct {
+	At          time.Duration
+	Type        watch.EventType
+	RV          string
+	Terminating bool
+	Finalizers  []string
+}
+
+func (e pcSetEvent) String() string {
+	return fmt.Sprintf("+%s %s rv=%s terminating=%t finalizers=%v", e.At.Round(time.Millisecond), e.Type, e.RV, e.Terminating, e.Finalizers)
+}
+
+// pcSetRecorder records the events of the PetSet web of one namespace from
+// its current state on, through a watch that resumes on errors.
+type pcSetRecorder struct {
+	ns    string
+	start time.Time
+
+	mu     sync.Mutex
+	events []pcSetEvent
+}
+
+// pcRecordSet starts recording the PetSet web of ns until the test ends.
+func pcRecordSet(t testing.TB, ns string) *pcSetRecorder {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	sets := cluster.PetSets.AppsV1alpha1().PetSets(ns)
+	set, err := sets.Get(ctx, pcSetName, metav1.GetOptions{})
+	if err != nil {
+		cancel()
+		t.Fatalf("getting PetSet %s/%s: %v", ns, pcSetName, err)
+	}
+	r := &pcSetRecorder{ns: ns, start: time.Now()}
+	r.add(watch.Added, set)
+	rw, err := watchtools.NewRetryWatcherWithContext(ctx, set.ResourceVersion, &cache.ListWatch{
+		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+			opts.FieldSelector = "metadata.name=" + pcSetName
+			return sets.Watch(ctx, opts)
+		},
+	})
+	if err != nil {
+		cancel()
+		t.Fatalf("watching PetSet %s/%s: %v", ns, pcSetName, err)
+	}
+	go func() {
+		for ev := range rw.ResultChan() {
+			set, ok := ev.Object.(*appsv1alpha1.PetSet)
+			if !ok {
+				t.Errorf("PetSet watch of %s: unexpected %s event %#v", ns, ev.Type, ev.Object)
+				continue
+			}
+			r.add(ev.Type, set)
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		rw.Stop()
+		select {
+		case <-rw.Done():
+		case <-time.After(30 * time.Second):
+			t.Errorf("the PetSet watch of %s did not stop within 30s", ns)
+		}
+	})
+	return r
+}
+
+func (r *pcSetRecorder) add(typ watch.EventType, set *appsv1alpha1.PetSet) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, pcSetEvent{
+		At:          time.Since(r.start),
+		Type:        typ,
+		RV:          set.ResourceVersion,
+		Terminating: set.DeletionTimestamp != nil,
+		Finalizers:  slices.Clone(set.Finalizers),
+	})
+}
+
+// Events returns the events recorded so far.
+func (r *pcSetRecorder) Events() []pcSetEvent {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.events)
+}
+
+// WaitGone waits up to timeout for the PetSet's DELETED event and returns
+// it; on timeout the test fails with the PetSet's last state and the pods
+// that are left.
+func (r *pcSetRecorder) WaitGone(t testing.TB, timeout time.Duration) pcSetEvent {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
 	for {
-		if msg := cond(); msg != "" {
-			t.Fatalf("%s: %s", what, msg)
+		evs := r.Events()
+		for _, e := range evs {
+			if e.Type == watch.Deleted {
+				return e
+			}
 		}
 		if time.Now().After(deadline) {
-			return
+			t.Fatalf("PetSet %s/%s is still there %s after its deletion: last seen %s; pods: %s",
+				r.ns, pcSetName, timeout, evs[len(evs)-1], pcPodStates(r.ns))
 		}
 		time.Sleep(framework.Poll)
 	}

@@ -54,6 +54,10 @@ type ControllerOptions struct {
 	// TerminatingPetMargin is how long past its grace period a pet stuck
 	// terminating blocks the next deletion of a teardown or scale down.
 	TerminatingPetMargin time.Duration
+	// KubeAPIQPS and KubeAPIBurst limit each of the controller's clients
+	// of the cluster.
+	KubeAPIQPS   float32
+	KubeAPIBurst int
 
 	// enabledSet records whether --controllers was given.
 	enabledSet bool
@@ -74,6 +78,8 @@ func NewControllerOptions() *ControllerOptions {
 		ResyncPeriod:   manager.DefaultResyncPeriod,
 
 		TerminatingPetMargin: petset.DefaultTerminatingPetMargin,
+		KubeAPIQPS:           manager.DefaultKubeAPIQPS,
+		KubeAPIBurst:         manager.DefaultKubeAPIBurst,
 	}
 }
 
@@ -88,6 +94,10 @@ func (o *ControllerOptions) AddFlags(fs *pflag.FlagSet) {
 		"How long past its grace period a pet that is still terminating (for example on a node that never confirms) "+
 			"blocks the deletion of the next pet when a PetSet is deleted or scaled down. After that the controller goes on "+
 			"and records a PetStuckTerminating warning event.")
+	fs.Float32Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS,
+		"Queries per second each of the controller's clients of the cluster (pets, events, leader election) may send, as kube-controller-manager's flag of that name.")
+	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst,
+		"Burst of each of the controller's clients of the cluster, as kube-controller-manager's flag of that name.")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect,
 		"Elect one active controller among the server replicas through a Lease. Turn off only when a single replica runs.")
 	fs.StringVar(&o.LeaseNamespace, "leader-elect-resource-namespace", o.LeaseNamespace, "Namespace of the controller's leader election Lease.")
@@ -124,6 +134,12 @@ func (o *ControllerOptions) Validate(standalone bool) []error {
 	}
 	if o.ResyncPeriod <= 0 {
 		errs = append(errs, fmt.Errorf("--controller-resync-period must be positive, not %s", o.ResyncPeriod))
+	}
+	if o.KubeAPIQPS <= 0 {
+		errs = append(errs, fmt.Errorf("--kube-api-qps must be positive, not %v", o.KubeAPIQPS))
+	}
+	if o.KubeAPIBurst < 1 {
+		errs = append(errs, fmt.Errorf("--kube-api-burst must be at least 1, not %d", o.KubeAPIBurst))
 	}
 	if o.TerminatingPetMargin <= 0 {
 		errs = append(errs, fmt.Errorf("--terminating-pet-margin must be positive, not %s", o.TerminatingPetMargin))

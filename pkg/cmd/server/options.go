@@ -261,6 +261,8 @@ func (o *Options) controllerConfig(cluster, loopback *rest.Config) (manager.Conf
 		RetryPeriod:           c.RetryPeriod,
 		ResyncPeriod:          c.ResyncPeriod,
 		TerminatingPetMargin:  c.TerminatingPetMargin,
+		KubeAPIQPS:            c.KubeAPIQPS,
+		KubeAPIBurst:          c.KubeAPIBurst,
 	}, nil
 }
 

@@ -84,6 +84,21 @@ func TestOptionsValidate(t *testing.T) {
 			wantErrs: []string{"--controller-workers must be at least 1"},
 		},
 		{
+			name:     "controller client limits must be positive",
+			args:     []string{"--etcd-servers", "http://127.0.0.1:2379", "--kube-api-qps=0", "--kube-api-burst=0"},
+			wantErrs: []string{"--kube-api-qps must be positive, not 0", "--kube-api-burst must be at least 1, not 0"},
+		},
+		{
+			name:     "terminating pet margin must be positive",
+			args:     []string{"--etcd-servers", "http://127.0.0.1:2379", "--terminating-pet-margin=0s"},
+			wantErrs: []string{"--terminating-pet-margin must be positive, not 0s"},
+		},
+		{
+			name:     "storage identity record must be namespace/name",
+			args:     []string{"--etcd-servers", "http://127.0.0.1:2379", "--storage-identity-configmap=no-slash"},
+			wantErrs: []string{`--storage-identity-configmap must be <namespace>/<name>, not "no-slash"`},
+		},
+		{
 			name: "lease timings must be ordered",
 			args: []string{"--etcd-servers", "http://127.0.0.1:2379",
 				"--leader-elect-lease-duration=5s", "--leader-elect-renew-deadline=10s", "--leader-elect-retry-period=10s"},

@@ -60,6 +60,12 @@ const (
 	DefaultRenewDeadline = 10 * time.Second
 	DefaultRetryPeriod   = 2 * time.Second
 	DefaultResyncPeriod  = 10 * time.Minute
+	// DefaultKubeAPIQPS and DefaultKubeAPIBurst are kube-controller-manager's
+	// client limits: the controller's pet writes, its events and its
+	// leader election each get a client with these limits, as each of
+	// kube-controller-manager's controllers does.
+	DefaultKubeAPIQPS   = 20
+	DefaultKubeAPIBurst = 30
 )
 
 // Config configures Start.
@@ -102,6 +108,11 @@ type Config struct {
 	// terminating pet blocks the next deletion. Defaults to
 	// petset.DefaultTerminatingPetMargin.
 	TerminatingPetMargin time.Duration
+
+	// KubeAPIQPS and KubeAPIBurst limit each of the controller's clients
+	// of the cluster. Default to DefaultKubeAPIQPS and DefaultKubeAPIBurst.
+	KubeAPIQPS   float32
+	KubeAPIBurst int
 }
 
 func (cfg Config) withDefaults() (Config, error) {
@@ -139,6 +150,12 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.ResyncPeriod <= 0 {
 		cfg.ResyncPeriod = DefaultResyncPeriod
 	}
+	if cfg.KubeAPIQPS <= 0 {
+		cfg.KubeAPIQPS = DefaultKubeAPIQPS
+	}
+	if cfg.KubeAPIBurst <= 0 {
+		cfg.KubeAPIBurst = DefaultKubeAPIBurst
+	}
 	return cfg, nil
 }
 
@@ -151,33 +168,65 @@ func Start(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	kubeClient, err := kubernetes.NewForConfig(rest.AddUserAgent(rest.CopyConfig(cfg.KubeConfig), ComponentName))
+	clients, err := newClients(cfg)
 	if err != nil {
-		return fmt.Errorf("petset controller: create Kubernetes client: %w", err)
+		return err
 	}
 	if cfg.DisableLeaderElection {
 		klog.FromContext(ctx).Info("Running the PetSet controller without leader election")
-		return runController(ctx, kubeClient, cfg)
+		return runController(ctx, clients, cfg)
 	}
-	return RunWithLeaderElection(ctx, kubeClient, cfg.LeaseNamespace, cfg.LeaseName, cfg.Identity,
+	return RunWithLeaderElection(ctx, clients.leaderElection, cfg.LeaseNamespace, cfg.LeaseName, cfg.Identity,
 		cfg.LeaseDuration, cfg.RenewDeadline, cfg.RetryPeriod,
 		func(ctx context.Context) {
-			if err := runController(ctx, kubeClient, cfg); err != nil {
+			if err := runController(ctx, clients, cfg); err != nil {
 				klog.FromContext(ctx).Error(err, "PetSet controller stopped")
 			}
 		})
 }
 
+// clients are the controller's clients of the cluster, each with its own
+// rate limits, so that events and lease renewals never wait behind pet
+// writes, nor pet writes behind them.
+type clients struct {
+	pets           kubernetes.Interface
+	events         kubernetes.Interface
+	leaderElection kubernetes.Interface
+}
+
+func newClients(cfg Config) (clients, error) {
+	newClient := func(use string) (kubernetes.Interface, error) {
+		config := rest.AddUserAgent(rest.CopyConfig(cfg.KubeConfig), ComponentName)
+		config.QPS, config.Burst = cfg.KubeAPIQPS, cfg.KubeAPIBurst
+		client, err := kubernetes.NewForConfig(config)
+		if err != nil {
+			return nil, fmt.Errorf("petset controller: create the Kubernetes client for %s: %w", use, err)
+		}
+		return client, nil
+	}
+	var c clients
+	var err error
+	if c.pets, err = newClient("pets"); err != nil {
+		return c, err
+	}
+	if c.events, err = newClient("events"); err != nil {
+		return c, err
+	}
+	c.leaderElection, err = newClient("leader election")
+	return c, err
+}
+
 // runController builds fresh informers, an event broadcaster and the
 // controller, and runs them until ctx is done.
-func runController(ctx context.Context, kubeClient kubernetes.Interface, cfg Config) error {
+func runController(ctx context.Context, clients clients, cfg Config) error {
+	kubeClient := clients.pets
 	scheme, err := newEventScheme()
 	if err != nil {
 		return err
 	}
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
 	broadcaster.StartStructuredLogging(3)
-	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kubeClient.CoreV1().Events("")})
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: clients.events.CoreV1().Events("")})
 	defer broadcaster.Shutdown()
 	recorder := broadcaster.NewRecorder(scheme, v1.EventSource{Component: ComponentName})
 

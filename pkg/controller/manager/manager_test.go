@@ -182,3 +182,22 @@ func TestStripManagedFields(t *testing.T) {
 		t.Errorf("stripManagedFields(string) = %v, %v", out, err)
 	}
 }
+
+func TestClientLimitsDefaultToKubeControllerManagers(t *testing.T) {
+	cfg, err := Config{KubeConfig: &rest.Config{Host: "https://127.0.0.1:1"}, PetSetClient: petsetfake.NewClientset(),
+		DisableLeaderElection: true, Identity: "a"}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.KubeAPIQPS != 20 || cfg.KubeAPIBurst != 30 {
+		t.Errorf("client limits %v/%d, want kube-controller-manager's 20/30", cfg.KubeAPIQPS, cfg.KubeAPIBurst)
+	}
+	set, err := Config{KubeConfig: &rest.Config{Host: "https://127.0.0.1:1"}, PetSetClient: petsetfake.NewClientset(),
+		DisableLeaderElection: true, Identity: "a", KubeAPIQPS: 7, KubeAPIBurst: 9}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if set.KubeAPIQPS != 7 || set.KubeAPIBurst != 9 {
+		t.Errorf("client limits %v/%d, want the configured 7/9", set.KubeAPIQPS, set.KubeAPIBurst)
+	}
+}

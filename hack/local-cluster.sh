@@ -14,6 +14,11 @@
 #   start-petset  start petset-apiserver again in a running cluster (after
 #                 stop-petset, or to pick up a rebuilt binary); its previous
 #                 log is kept as logs/petset-apiserver.log.<n>
+#   restart-etcd  start etcd again on its data directory and port (after it
+#                 was killed, or stop it first if it runs)
+#   restart-kube-apiserver  stop kube-apiserver if it runs and start it again
+#                 with the same flags; both keep the previous log as
+#                 logs/NAME.log.<n>
 #
 # Environment:
 #   PETSET_APISERVER       path of the petset-apiserver binary (default
@@ -23,6 +28,9 @@
 #                          example "--terminating-pet-margin=10s"; `up`
 #                          records them and start-petset reuses them unless
 #                          the variable is set again
+#   PETSET_WAIT_READY      0 makes start-petset return once the process runs,
+#                          without waiting for /readyz (a server that is
+#                          meant to stay unready)
 #   LOCAL_CLUSTER_TIMEOUT  seconds to wait for each component (default 120)
 #   LOCAL_CLUSTER_DIR      state directory (default _output/local)
 #
@@ -503,6 +511,9 @@ petset::start() {
     --authentication-kubeconfig="${kubeconfig}" \
     --authorization-kubeconfig="${kubeconfig}" \
     "${extra[@]}"
+  if [[ "${PETSET_WAIT_READY:-1}" == "0" ]]; then
+    return 0
+  fi
   wait_for "petset-apiserver /readyz" http_ok \
     --cacert "${PKI_DIR}/petset-serving-ca.crt" \
     --cert "${PKI_DIR}/admin.crt" --key "${PKI_DIR}/admin.key" \
@@ -564,6 +575,8 @@ DNS_SERVER=127.0.0.1:${DNS_PORT}
 CLUSTER_DOMAIN=${CLUSTER_DOMAIN}
 KUBE_APISERVER_URL=${APISERVER_URL}
 ETCD_URL=${ETCD_URL}
+ETCD_PEER_PORT=${ETCD_PEER_PORT}
+KUBE_APISERVER_PORT=${APISERVER_PORT}
 PETSET_APISERVER_URL=${petset_url}
 PETSET_APISERVER_PORT=${PETSET_PORT}
 PETSET_APISERVER_ARGS=${PETSET_APISERVER_ARGS:-}
@@ -753,8 +766,47 @@ cmd::start_petset() {
   fi
   petset::start
   cluster::record_petset_args
+  if [[ "${PETSET_WAIT_READY:-1}" == "0" ]]; then
+    log::info "petset-apiserver started on https://127.0.0.1:${PETSET_PORT} (not waiting for it to be ready)"
+    return 0
+  fi
   wait_for "kubectl get petsets" kc get petsets --all-namespaces
   log::info "petset-apiserver running on https://127.0.0.1:${PETSET_PORT}"
+}
+
+# proc::keep_log NAME moves logs/NAME.log aside as logs/NAME.log.<n>.
+proc::keep_log() {
+  local log="${LOG_DIR}/$1.log" n=1
+  if [[ -f "${log}" ]]; then
+    while [[ -e "${log}.${n}" ]]; do n=$((n + 1)); done
+    mv "${log}" "${log}.${n}"
+  fi
+}
+
+# cluster::load_ports reads the ports etcd and kube-apiserver were started
+# on from the env file.
+cluster::load_ports() {
+  cluster::load_env
+  ETCD_PEER_PORT="$(sed -n 's/^ETCD_PEER_PORT=//p' "${ENV_FILE}")"
+  APISERVER_PORT="$(sed -n 's/^KUBE_APISERVER_PORT=//p' "${ENV_FILE}")"
+  [[ -n "${ETCD_PEER_PORT}" && -n "${APISERVER_PORT}" ]] || log::fatal "${ENV_FILE} lacks ETCD_PEER_PORT or KUBE_APISERVER_PORT"
+  APISERVER_URL="https://127.0.0.1:${APISERVER_PORT}"
+}
+
+# cmd::restart NAME stops etcd or kube-apiserver (TERM, then KILL) if it
+# runs and starts it again with the flags `up` gave it: etcd on the same data
+# directory. Only the recorded PID is signalled.
+cmd::restart() {
+  local name="$1"
+  cluster::load_ports
+  proc::stop "${name}"
+  proc::keep_log "${name}"
+  case "${name}" in
+    etcd) etcd::start ;;
+    kube-apiserver) apiserver::start ;;
+    *) log::fatal "restart: unknown component ${name}" ;;
+  esac
+  log::info "${name} running again"
 }
 
 cmd::run() {
@@ -783,8 +835,10 @@ main() {
     status) cmd::status ;;
     stop-petset) cmd::stop_petset ;;
     start-petset) cmd::start_petset ;;
+    restart-etcd) cmd::restart etcd ;;
+    restart-kube-apiserver) cmd::restart kube-apiserver ;;
     *)
-      sed -n '2,31p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+      sed -n '2,39p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
       exit 2
       ;;
   esac

@@ -68,6 +68,25 @@ test-integration:
 test-e2e: tools
 	go test $(GO_TEST_FLAGS) -timeout $(E2E_TIMEOUT) ./test/e2e/...
 
+# The fault scenarios of test/e2e (petset-apiserver, etcd and kube-apiserver
+# killed, stopped or restarted mid-operation, the leader of two replicas
+# killed) repeated CHAOS_ITERATIONS times, and the storage identity guard's
+# scenarios, on a local cluster of their own in _output/chaos. Writes
+# _output/chaos/reliability.jsonl and regenerates docs/reliability.md from it,
+# also when a scenario fails. test-e2e runs each scenario once.
+CHAOS_ITERATIONS ?= 20
+CHAOS_TIMEOUT ?= 300m
+
+.PHONY: test-chaos
+test-chaos: tools
+	status=0; \
+	PETSET_E2E_DIR=$(ROOT)/_output/chaos PETSET_CHAOS_ITERATIONS=$(CHAOS_ITERATIONS) \
+	PETSET_RELIABILITY_RESULTS=$(ROOT)/_output/chaos/reliability.jsonl \
+		go test $(GO_TEST_FLAGS) -v -timeout $(CHAOS_TIMEOUT) -run '^(TestChaos|TestStorageIdentityGuard)' ./test/e2e/ || status=$$?; \
+	go run ./test/e2e/reliabilitydoc -in $(ROOT)/_output/chaos/reliability.jsonl -out $(ROOT)/docs/reliability.md \
+		-command 'make test-chaos CHAOS_ITERATIONS=$(CHAOS_ITERATIONS)'; \
+	exit $$status
+
 .PHONY: bench
 bench:
 	go test -run '^$$' -bench . -benchmem ./pkg/... ./test/integration/...

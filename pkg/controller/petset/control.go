@@ -276,9 +276,11 @@ func (c *defaultPetSetControl) act(ctx context.Context, set *appsv1alpha1.PetSet
 		return set, requeueAfter, released, err
 	}
 
-	if !hasFinalizer(set, PetSetFinalizer) {
-		// No pet is created before the PetSet holds the finalizer that
-		// makes its deletion ordered.
+	action := nextPetAction(replicasOf(set), pets, c.clock.Now(), c.terminatingMargin)
+	if !hasFinalizer(set, PetSetFinalizer) && (len(pets) > 0 || action.kind == actionCreate) {
+		// No pet is created, and no pet stays, before the PetSet holds
+		// the finalizer that makes its deletion ordered. A PetSet without
+		// pets needs none: its deletion has nothing to order.
 		updated, err := c.finalizers.AddFinalizer(ctx, set)
 		if err != nil {
 			return set, 0, false, err
@@ -294,7 +296,6 @@ func (c *defaultPetSetControl) act(ctx context.Context, set *appsv1alpha1.PetSet
 
 	repairErr := c.repair(ctx, set, pets)
 
-	action := nextPetAction(replicasOf(set), pets, c.clock.Now(), c.terminatingMargin)
 	logger.V(4).Info("Next pet action", "petSet", klog.KObj(set), "action", action.kind,
 		"ordinal", action.ordinal, "reason", action.reason)
 	var err error

@@ -535,6 +535,24 @@ func TestDeletion(t *testing.T) {
 			t.Errorf("created %v, want web-0", f.om.created)
 		}
 	})
+
+	t.Run("a PetSet without pets gets no finalizer until its first pet", func(t *testing.T) {
+		f := newFixture(t, newPetSet(0))
+		f.mustSync()
+		f.mustSync()
+		if f.fc.add.count() != 0 || len(f.set.Finalizers) != 0 {
+			t.Fatalf("finalizer added to a PetSet without pets: %v", f.set.Finalizers)
+		}
+		f.setReplicas(1)
+		f.mustSync()
+		if diff := cmp.Diff([]string{PetSetFinalizer}, f.set.Finalizers); diff != "" {
+			t.Errorf("finalizers once a pet is wanted (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]string{"web-0"}, f.om.created); diff != "" {
+			t.Errorf("created (-want +got):\n%s", diff)
+		}
+	})
+
 }
 
 // TestFailureInjection scales 0 -> 3 -> 1 while one write fails, checking

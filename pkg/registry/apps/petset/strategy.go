@@ -42,7 +42,8 @@ import (
 // Options tune the strategy to the server it runs in.
 type Options struct {
 	// ControllerFinalizer puts the controller's finalizer on every PetSet
-	// at creation. Only a server that runs the PetSet controller sets it:
+	// created with replicas. Only a server that runs the PetSet controller
+	// sets it:
 	// nothing else would ever remove the finalizer. It spares every new
 	// PetSet the controller's extra update to add it.
 	ControllerFinalizer bool
@@ -83,12 +84,14 @@ func (strategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
 }
 
 // PrepareForCreate clears the status, starts the generation at 1 and, in a
-// server that runs the controller, adds the controller's finalizer.
+// server that runs the controller, adds the controller's finalizer to a
+// PetSet that asks for pets (one created with no replicas gets it from the
+// controller before its first pet).
 func (s strategy) PrepareForCreate(_ context.Context, obj runtime.Object) {
 	petSet := obj.(*apps.PetSet)
 	petSet.Status = apps.PetSetStatus{}
 	petSet.Generation = 1
-	if s.opts.ControllerFinalizer && !slices.Contains(petSet.Finalizers, appsv1alpha1.PetSetFinalizer) {
+	if s.opts.ControllerFinalizer && petSet.Spec.Replicas > 0 && !slices.Contains(petSet.Finalizers, appsv1alpha1.PetSetFinalizer) {
 		petSet.Finalizers = append(petSet.Finalizers, appsv1alpha1.PetSetFinalizer)
 	}
 }

@@ -140,6 +140,7 @@ func TestPrepareForCreateAddsTheControllerFinalizerOnlyWhereAControllerRuns(t *t
 		name       string
 		opts       Options
 		finalizers []string
+		replicas   *int32
 		want       []string
 	}{
 		{name: "server without a controller: none added", opts: Options{}},
@@ -149,11 +150,16 @@ func TestPrepareForCreateAddsTheControllerFinalizerOnlyWhereAControllerRuns(t *t
 			finalizers: []string{"example.com/x"}, want: []string{"example.com/x", appsv1alpha1.PetSetFinalizer}},
 		{name: "server running the controller: not added twice", opts: Options{ControllerFinalizer: true},
 			finalizers: []string{appsv1alpha1.PetSetFinalizer}, want: []string{appsv1alpha1.PetSetFinalizer}},
+		{name: "server running the controller: none for a PetSet without replicas", opts: Options{ControllerFinalizer: true},
+			replicas: new(int32(0))},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got := guidePetSet(t)
 			got.Finalizers = tc.finalizers
+			if tc.replicas != nil {
+				got.Spec.Replicas = *tc.replicas
+			}
 			NewStrategy(testScheme, tc.opts).PrepareForCreate(context.Background(), got)
 			if diff := cmp.Diff(tc.want, got.Finalizers); diff != "" {
 				t.Errorf("finalizers (-want +got):\n%s", diff)

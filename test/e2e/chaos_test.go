@@ -286,6 +286,22 @@ func chaosCheckPets(t testing.TB, evs []pcPodEvent) {
 	pcCheckOrderedCreation(t, evs)
 }
 
+// chaosLogPets logs the pets the watch has seen live, so that the log shows
+// where in an operation a fault hit.
+func chaosLogPets(t testing.TB, rec *pcRecorder, fault string) {
+	t.Helper()
+	var pets []string
+	for _, e := range pcLive(rec.Events()) {
+		state := string(e.Phase)
+		if e.Terminating {
+			state = "terminating"
+		}
+		pets = append(pets, e.Name+":"+state)
+	}
+	slices.Sort(pets)
+	t.Logf("%s with the pets %v", fault, pets)
+}
+
 // chaosWaitEvent waits until the watch shows an event at or after seq from
 // that matches pred, and returns it.
 func chaosWaitEvent(t testing.TB, rec *pcRecorder, from int, what string, pred func(pcPodEvent) bool) pcPodEvent {
@@ -393,6 +409,7 @@ func TestChaosPetSetServerKilledDuringScaleUpScaleDownAndTeardown(t *testing.T) 
 			mark := rec.Len()
 			pcScaleWithPatch(t, ns, 5)
 			chaosWaitEvent(t, rec, mark, fmt.Sprintf("%s created", pcPetName(k)), chaosCreated(k))
+			chaosLogPets(t, rec, "killing petset-apiserver")
 			srv.KillAndStart(t, chaosLeaseFlags...)
 			result.Faults++
 			chaosConverge(t, ns, rec, 5)
@@ -402,6 +419,7 @@ func TestChaosPetSetServerKilledDuringScaleUpScaleDownAndTeardown(t *testing.T) 
 			mark = rec.Len()
 			pcScaleWithPatch(t, ns, 1)
 			chaosWaitEvent(t, rec, mark, fmt.Sprintf("the deletion of %s", pcPetName(4-k)), chaosDeleting(4-k))
+			chaosLogPets(t, rec, "killing petset-apiserver")
 			srv.KillAndStart(t, chaosLeaseFlags...)
 			result.Faults++
 			chaosConverge(t, ns, rec, 1)
@@ -416,6 +434,7 @@ func TestChaosPetSetServerKilledDuringScaleUpScaleDownAndTeardown(t *testing.T) 
 			chaosDeleteSet(t, ns)
 			victim := 2 - i%2
 			chaosWaitEvent(t, rec, mark, fmt.Sprintf("the deletion of %s", pcPetName(victim)), chaosDeleting(victim))
+			chaosLogPets(t, rec, "killing petset-apiserver")
 			srv.KillAndStart(t, chaosLeaseFlags...)
 			result.Faults++
 			chaosWaitSetGone(t, ns)
@@ -505,13 +524,17 @@ func chaosWaitEtcdDown(t testing.TB) {
 type chaosEtcdFault struct {
 	name  string
 	fault string
-	apply func(t *testing.T)
+	// onlyDuring is the operation a single iteration (make test) hits:
+	// "scale" or "teardown". Longer runs hit both every iteration.
+	onlyDuring string
+	apply      func(t *testing.T)
 }
 
 var chaosEtcdFaults = []chaosEtcdFault{
 	{
-		name:  "Killed",
-		fault: "SIGKILL of etcd, then a start on the same data directory",
+		name:       "Killed",
+		fault:      "SIGKILL of etcd, then a start on the same data directory",
+		onlyDuring: "scale",
 		apply: func(t *testing.T) {
 			if err := cluster.Kill(framework.Etcd, 30*time.Second); err != nil {
 				t.Fatalf("killing etcd: %v", err)
@@ -525,8 +548,9 @@ var chaosEtcdFaults = []chaosEtcdFault{
 		},
 	},
 	{
-		name:  "Stopped",
-		fault: fmt.Sprintf("SIGSTOP of etcd for %s, then SIGCONT", chaosStop),
+		name:       "Stopped",
+		fault:      fmt.Sprintf("SIGSTOP of etcd for %s, then SIGCONT", chaosStop),
+		onlyDuring: "teardown",
 		apply: func(t *testing.T) {
 			stopped := time.Now()
 			if _, err := cluster.Signal(framework.Etcd, syscall.SIGSTOP); err != nil {
@@ -570,17 +594,25 @@ func chaosEnsureEtcd(t *testing.T) {
 // (SIGSTOP, SIGCONT) while the controller scales a PetSet from 0 to 5 and
 // while it tears down 3 pets: the operation completes once etcd is back, the
 // pets' history holds the invariants, and the ConfigMaps and PetSets
-// acknowledged before the fault are still there.
+// acknowledged before the fault are still there. A single iteration (make
+// test) kills etcd during the scale and stops it during the teardown; more
+// iterations do both to both.
 func TestChaosEtcdKilledOrStoppedDuringScaleUpAndTeardown(t *testing.T) {
 	n := chaosIterations(t)
 	for _, f := range chaosEtcdFaults {
 		t.Run(f.name, func(t *testing.T) {
+			scale, teardown := n > 1 || f.onlyDuring == "scale", n > 1 || f.onlyDuring == "teardown"
 			result := &reliability.Result{
 				Scenario: "etcd " + strings.ToLower(f.name),
 				Fault:    f.fault,
-				During:   []string{"scale 0→5", "teardown of 3 pets"},
 				Checks: []string{"the operation completed after etcd was back", "no pet with two live instances", "no gap in the live ordinals",
 					"teardown in reverse order", "ConfigMaps and PetSets acknowledged before the fault still there"},
+			}
+			if scale {
+				result.During = append(result.During, "scale 0→5")
+			}
+			if teardown {
+				result.During = append(result.During, "teardown of 3 pets")
 			}
 			chaosRecord(t, result)
 			chaosEnsureEtcd(t)
@@ -592,26 +624,32 @@ func TestChaosEtcdKilledOrStoppedDuringScaleUpAndTeardown(t *testing.T) {
 
 					k := i % 4
 					mark := rec.Len()
-					pcScaleWithPatch(t, ns, 5)
-					chaosWaitEvent(t, rec, mark, fmt.Sprintf("%s created", pcPetName(k)), chaosCreated(k))
-					checkAcked := chaosAcked(t, ns, "up")
-					f.apply(t)
-					result.Faults++
-					chaosConverge(t, ns, rec, 5)
-					checkAcked(t)
+					if scale {
+						pcScaleWithPatch(t, ns, 5)
+						chaosWaitEvent(t, rec, mark, fmt.Sprintf("%s created", pcPetName(k)), chaosCreated(k))
+						checkAcked := chaosAcked(t, ns, "up")
+						chaosLogPets(t, rec, "etcd "+strings.ToLower(f.name))
+						f.apply(t)
+						result.Faults++
+						chaosConverge(t, ns, rec, 5)
+						checkAcked(t)
+					}
 
 					pcScaleWithPatch(t, ns, 3)
 					chaosConverge(t, ns, rec, 3)
 					mark = rec.Len()
 					chaosDeleteSet(t, ns)
-					victim := 2 - i%2
-					chaosWaitEvent(t, rec, mark, fmt.Sprintf("the deletion of %s", pcPetName(victim)), chaosDeleting(victim))
-					checkAcked = chaosAcked(t, ns, "down")
-					f.apply(t)
-					result.Faults++
+					if teardown {
+						victim := 2 - i%2
+						chaosWaitEvent(t, rec, mark, fmt.Sprintf("the deletion of %s", pcPetName(victim)), chaosDeleting(victim))
+						checkAcked := chaosAcked(t, ns, "down")
+						chaosLogPets(t, rec, "etcd "+strings.ToLower(f.name))
+						f.apply(t)
+						result.Faults++
+						checkAcked(t)
+					}
 					chaosWaitSetGone(t, ns)
 					rec.WaitForGone(t, pcPetNames(0, 3)...)
-					checkAcked(t)
 					evs := rec.Events()
 					pcCheckDeletedInOrder(t, evs, mark, "web-2", "web-1", "web-0")
 					chaosCheckPets(t, evs)
@@ -854,12 +892,14 @@ func TestChaosLeaderOfTwoReplicasKilledMidScale(t *testing.T) {
 			collect()
 			switch {
 			case slices.Contains(pcStartedLeading(second.log), leader):
+				chaosLogPets(t, rec, "killing the second replica")
 				second.Kill(t)
 				t.Logf("killed the second replica, which led as %s", leader)
 				result.Faults++
 				second = chaosStartReplica(top, chaosLeaseFlags...)
 				logs = append(logs, second.log)
 			case slices.Contains(pcStartedLeading(first.Log()), leader):
+				chaosLogPets(t, rec, "killing the cluster's server")
 				srv.KillAndStart(t, chaosLeaseFlags...)
 				t.Logf("killed the cluster's server, which led as %s", leader)
 				result.Faults++

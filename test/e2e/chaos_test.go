@@ -856,6 +856,9 @@ func TestChaosLeaderOfTwoReplicasKilledMidScale(t *testing.T) {
 	rec := pcCreateGuide(t, ns, 0, true)
 	pcWaitObserved(t, ns)
 	stop := make(chan struct{})
+	var stopOnce sync.Once
+	stopSampling := func() { stopOnce.Do(func() { close(stop) }) }
+	t.Cleanup(stopSampling)
 	holders := chaosLeaders(t, stop)
 	// The identities that logged Started leading, in the logs of every
 	// replica so far (the cluster's server keeps its earlier logs as
@@ -916,7 +919,7 @@ func TestChaosLeaderOfTwoReplicasKilledMidScale(t *testing.T) {
 			break
 		}
 	}
-	close(stop)
+	stopSampling()
 	collect()
 	seen := holders()
 	t.Logf("Lease holders in order: %v", seen)

@@ -89,7 +89,11 @@ func Render(w io.Writer, results []Result, command string) error {
 	b.WriteString("and petset-apiserver, all on 127.0.0.1) while the PetSet controller scales and tears down PetSets. Only ")
 	b.WriteString("processes the cluster or the test started are signalled, by their recorded PID. After every fault the test ")
 	b.WriteString("checks the whole history of the pods, recorded by UID from a watch started before the PetSet was created, ")
-	b.WriteString("and waits (bounded) for the PetSet to converge.\n\n")
+	b.WriteString("and waits (bounded) for the PetSet to converge. The scenarios that kill petset-apiserver run it with a 6 s ")
+	b.WriteString("leader Lease (`--leader-elect-lease-duration=6s`) so that a killed leader's Lease expires in seconds; the ")
+	b.WriteString("storage identity guard's scenarios (`test/e2e/storage_identity_test.go`) restart it on an etcd prefix no ")
+	b.WriteString("server has used. `make test` runs every scenario once; `make test-chaos` repeats them ")
+	b.WriteString("(`CHAOS_ITERATIONS`, default 20) and writes this page.\n\n")
 	fmt.Fprintf(&b, "Produced by `%s`", command)
 	if len(results) > 0 {
 		fmt.Fprintf(&b, " (run started %s)", results[0].Time)
@@ -113,7 +117,7 @@ func Render(w io.Writer, results []Result, command string) error {
 		fmt.Fprintf(&b, "- Test: `%s`\n", r.Test)
 		fmt.Fprintf(&b, "- Fault: %s\n", r.Fault)
 		fmt.Fprintf(&b, "- During: %s\n", strings.Join(r.During, "; "))
-		fmt.Fprintf(&b, "- Injected: %d faults in %d completed iterations, %s\n", r.Faults, r.Iterations, seconds(r.Seconds))
+		fmt.Fprintf(&b, "- Injected: %s in %s, %s\n", plural(r.Faults, "fault"), plural(r.Iterations, "completed iteration"), seconds(r.Seconds))
 		if r.Outcome == Passed {
 			b.WriteString("- Held after every fault:\n")
 		} else {
@@ -125,6 +129,13 @@ func Render(w io.Writer, results []Result, command string) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", what)
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 func seconds(s float64) string {

@@ -110,7 +110,7 @@ func Render(w io.Writer, results []Result, command string) error {
 		}
 		fmt.Fprintf(&b, "| %s | %s | %d | %d | %s | %s |\n", r.Scenario, strings.Join(r.During, ", "), r.Iterations, r.Faults, r.Outcome, seconds(r.Seconds))
 	}
-	fmt.Fprintf(&b, "\n%d scenarios, %d faults injected, %d scenarios failed.\n", len(results), faults, failed)
+	fmt.Fprintf(&b, "\n%s, %s injected; %s failed.\n", plural(len(results), "scenario"), plural(faults, "fault"), plural(failed, "scenario"))
 
 	for _, r := range results {
 		fmt.Fprintf(&b, "\n## %s\n\n", r.Scenario)

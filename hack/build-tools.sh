@@ -5,13 +5,14 @@
 #   etcd etcdctl                                                    (hack/tools/etcd)
 #   kwok                                                            (hack/tools/kwok)
 #   coredns                                                         (hack/tools/coredns)
+#   petset-image crane                                              (hack/tools/image)
 #
 # Each group is rebuilt only when its stamp no longer matches: the stamp is a
 # hash of the group's go.mod, go.sum and Go sources, its build recipe below
 # and the Go version. Module sources come from the Go module proxy.
 #
 # Usage: hack/build-tools.sh [--force] [GROUP...]
-#   GROUP is one of: kubernetes etcd kwok coredns (default: all)
+#   GROUP is one of: kubernetes etcd kwok coredns image (default: all)
 #   --force                rebuild even when the stamps match
 #   BUILD_TOOLS_PARALLEL=0 build groups one after the other (default: groups
 #                          build concurrently; each `go build` is parallel too)
@@ -23,7 +24,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/init.sh"
 readonly TOOLS_DIR="${PETSET_HACK}/tools"
 readonly STAMP_DIR="${PETSET_BIN}/.stamps"
 readonly BUILD_LOG_DIR="${PETSET_OUTPUT}/logs/build-tools"
-readonly ALL_GROUPS=(kubernetes etcd kwok coredns)
+readonly ALL_GROUPS=(kubernetes etcd kwok coredns image)
 
 # The tools modules are standalone: never let a go.work at the repository
 # root pull them into the project's workspace.
@@ -41,7 +42,7 @@ readonly COMMON_BUILD_FLAGS=(-trimpath)
 tools::module_dir() {
   case "$1" in
     kubernetes) echo "${TOOLS_DIR}" ;;
-    etcd | kwok | coredns) echo "${TOOLS_DIR}/$1" ;;
+    etcd | kwok | coredns | image) echo "${TOOLS_DIR}/$1" ;;
     *) return 1 ;;
   esac
 }
@@ -52,6 +53,7 @@ tools::binaries() {
     etcd) echo "etcd etcdctl" ;;
     kwok) echo "kwok" ;;
     coredns) echo "coredns" ;;
+    image) echo "petset-image crane" ;;
     *) return 1 ;;
   esac
 }
@@ -107,6 +109,17 @@ tools::build::kwok() {
 tools::build::coredns() {
   local out="$1"
   go build "${COMMON_BUILD_FLAGS[@]}" -ldflags "-s -w" -o "${out}/coredns" .
+}
+
+# petset-image builds the server's container image without a container
+# runtime (make image, make release); crane copies it into a registry.
+tools::build::image() {
+  local out="$1" version
+  version="$(tools::module_version github.com/google/go-containerregistry)"
+  go build "${COMMON_BUILD_FLAGS[@]}" -o "${out}/petset-image" . || return 1
+  go build "${COMMON_BUILD_FLAGS[@]}" \
+    -ldflags "-s -w -X github.com/google/go-containerregistry/cmd/crane/cmd.Version=${version}" \
+    -o "${out}/crane" github.com/google/go-containerregistry/cmd/crane
 }
 
 # ---------------------------------------------------------------------------
@@ -181,7 +194,7 @@ main() {
     case "${arg}" in
       --force) force=1 ;;
       -h | --help)
-        sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+        sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
         return 0
         ;;
       *)

@@ -625,9 +625,11 @@ func TestChaosEtcdKilledOrStoppedDuringScaleUpAndTeardown(t *testing.T) {
 					k := i % 4
 					mark := rec.Len()
 					if scale {
+						// The acknowledged writes come first, so that the
+						// fault follows the pet's creation closely.
+						checkAcked := chaosAcked(t, ns, "up")
 						pcScaleWithPatch(t, ns, 5)
 						chaosWaitEvent(t, rec, mark, fmt.Sprintf("%s created", pcPetName(k)), chaosCreated(k))
-						checkAcked := chaosAcked(t, ns, "up")
 						chaosLogPets(t, rec, "etcd "+strings.ToLower(f.name))
 						f.apply(t)
 						result.Faults++
@@ -638,11 +640,14 @@ func TestChaosEtcdKilledOrStoppedDuringScaleUpAndTeardown(t *testing.T) {
 					pcScaleWithPatch(t, ns, 3)
 					chaosConverge(t, ns, rec, 3)
 					mark = rec.Len()
+					checkAcked := func(*testing.T) {}
+					if teardown {
+						checkAcked = chaosAcked(t, ns, "down")
+					}
 					chaosDeleteSet(t, ns)
 					if teardown {
 						victim := 2 - i%2
 						chaosWaitEvent(t, rec, mark, fmt.Sprintf("the deletion of %s", pcPetName(victim)), chaosDeleting(victim))
-						checkAcked := chaosAcked(t, ns, "down")
 						chaosLogPets(t, rec, "etcd "+strings.ToLower(f.name))
 						f.apply(t)
 						result.Faults++

@@ -119,6 +119,22 @@ test-chaos: tools
 		-command 'make test-chaos CHAOS_ITERATIONS=$(CHAOS_ITERATIONS)'; \
 	exit $$status
 
+# The Go fuzz targets, each for FUZZTIME, one after the other. Their seed
+# corpora (testdata/fuzz/<target> next to each) run as ordinary tests in
+# test-unit; an input that fails is written there too: commit it as a
+# regression seed.
+FUZZTIME ?= 60s
+FUZZ_TARGETS := \
+	FuzzDecodeDefaultValidateConvert:./pkg/apis/apps/validation \
+	FuzzApplyPatchGuard:./pkg/apiserver \
+	FuzzStrategicMergePatchGuard:./pkg/apiserver
+
+.PHONY: fuzz
+fuzz:
+	for target in $(FUZZ_TARGETS); do \
+		go test -run '^$$' -fuzz "^$${target%%:*}$$" -fuzztime $(FUZZTIME) "$${target#*:}" || exit; \
+	done
+
 # PetSets against StatefulSets (and a CRD of the same schema) on a local
 # cluster that petset-bench starts in _output/bench/cluster and stops:
 # latency, bulk, memory and controller benchmarks in interleaved rounds. It

@@ -16,9 +16,9 @@
 #                 log is kept as logs/petset-apiserver.log.<n>
 #   restart-etcd  start etcd again on its data directory and port (after it
 #                 was killed, or stop it first if it runs)
-#   restart-kube-apiserver  stop kube-apiserver if it runs and start it again
-#                 with the same flags; both keep the previous log as
-#                 logs/NAME.log.<n>
+#   restart-kube-apiserver, restart-kube-scheduler  stop the component if it
+#                 runs and start it again with the same flags; these and
+#                 restart-etcd keep the previous log as logs/NAME.log.<n>
 #
 # Environment:
 #   PETSET_APISERVER       path of the petset-apiserver binary (default
@@ -577,6 +577,7 @@ KUBE_APISERVER_URL=${APISERVER_URL}
 ETCD_URL=${ETCD_URL}
 ETCD_PEER_PORT=${ETCD_PEER_PORT}
 KUBE_APISERVER_PORT=${APISERVER_PORT}
+KUBE_SCHEDULER_PORT=${SCHEDULER_PORT}
 PETSET_APISERVER_URL=${petset_url}
 PETSET_APISERVER_PORT=${PETSET_PORT}
 PETSET_APISERVER_ARGS=${PETSET_APISERVER_ARGS:-}
@@ -789,11 +790,13 @@ cluster::load_ports() {
   cluster::load_env
   ETCD_PEER_PORT="$(sed -n 's/^ETCD_PEER_PORT=//p' "${ENV_FILE}")"
   APISERVER_PORT="$(sed -n 's/^KUBE_APISERVER_PORT=//p' "${ENV_FILE}")"
-  [[ -n "${ETCD_PEER_PORT}" && -n "${APISERVER_PORT}" ]] || log::fatal "${ENV_FILE} lacks ETCD_PEER_PORT or KUBE_APISERVER_PORT"
+  SCHEDULER_PORT="$(sed -n 's/^KUBE_SCHEDULER_PORT=//p' "${ENV_FILE}")"
+  [[ -n "${ETCD_PEER_PORT}" && -n "${APISERVER_PORT}" && -n "${SCHEDULER_PORT}" ]] ||
+    log::fatal "${ENV_FILE} lacks ETCD_PEER_PORT, KUBE_APISERVER_PORT or KUBE_SCHEDULER_PORT"
   APISERVER_URL="https://127.0.0.1:${APISERVER_PORT}"
 }
 
-# cmd::restart NAME stops etcd or kube-apiserver (TERM, then KILL) if it
+# cmd::restart NAME stops etcd, kube-apiserver or kube-scheduler (TERM, then KILL) if it
 # runs and starts it again with the flags `up` gave it: etcd on the same data
 # directory. Only the recorded PID is signalled.
 cmd::restart() {
@@ -804,6 +807,7 @@ cmd::restart() {
   case "${name}" in
     etcd) etcd::start ;;
     kube-apiserver) apiserver::start ;;
+    kube-scheduler) scheduler::start ;;
     *) log::fatal "restart: unknown component ${name}" ;;
   esac
   log::info "${name} running again"
@@ -837,6 +841,7 @@ main() {
     start-petset) cmd::start_petset ;;
     restart-etcd) cmd::restart etcd ;;
     restart-kube-apiserver) cmd::restart kube-apiserver ;;
+    restart-kube-scheduler) cmd::restart kube-scheduler ;;
     *)
       sed -n '2,39p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
       exit 2

@@ -33,6 +33,7 @@ import (
 const (
 	Etcd            = "etcd"
 	KubeAPIServer   = "kube-apiserver"
+	KubeScheduler   = "kube-scheduler"
 	PetSetAPIServer = "petset-apiserver"
 )
 
@@ -120,4 +121,10 @@ func (c *Cluster) RestartEtcd(ctx context.Context) error {
 // the same flags and waits until it is ready.
 func (c *Cluster) RestartKubeAPIServer(ctx context.Context) error {
 	return c.script(ctx, nil, c.petSetEnv(), "restart-kube-apiserver")
+}
+
+// RestartKubeScheduler stops kube-scheduler if it runs, starts it again with
+// the same flags and waits until it is ready.
+func (c *Cluster) RestartKubeScheduler(ctx context.Context) error {
+	return c.script(ctx, nil, c.petSetEnv(), "restart-kube-scheduler")
 }

@@ -49,6 +49,8 @@ type Result struct {
 	// made; Faults the faults injected.
 	Iterations int `json:"iterations"`
 	Faults     int `json:"faults"`
+	// Notes report what else happened, for the reader.
+	Notes []string `json:"notes,omitempty"`
 	// Outcome is Passed or Failed.
 	Outcome string `json:"outcome"`
 	// Seconds is how long the scenario ran.
@@ -125,6 +127,9 @@ func Render(w io.Writer, results []Result, command string) error {
 		}
 		for _, c := range r.Checks {
 			fmt.Fprintf(&b, "  - %s\n", c)
+		}
+		for _, n := range r.Notes {
+			fmt.Fprintf(&b, "- Note: %s\n", n)
 		}
 	}
 	_, err := io.WriteString(w, b.String())

@@ -158,6 +158,7 @@ func runBuild(args []string) error {
 	sourceURL := fs.String("source-url", defaultSourceURL, "org.opencontainers.image.source")
 	epoch := fs.Int64("epoch", -1, "the time of every timestamp, in seconds since 1970 (default: $SOURCE_DATE_EPOCH, else the time of the checkout's HEAD commit)")
 	repository := fs.String("repository", defaultRepository, "the image repository, for the printed reference and the layout's ref.name")
+	timeout := fs.Duration("timeout", 2*time.Hour, "give up after this long (the first build for a platform compiles every dependency)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -184,7 +185,7 @@ func runBuild(args []string) error {
 		Repository: *repository,
 		Log:        os.Stderr,
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 	res, err := build(ctx, o)
 	if err != nil {

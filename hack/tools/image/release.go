@@ -74,6 +74,7 @@ func runRelease(args []string) error {
 	repository := fs.String("repository", defaultRepository, "image repository the rendered manifests reference, pinned by digest")
 	ldflags := fs.String("ldflags", "", "linker flags of `make build` (the version stamp), for "+pluginName)
 	epoch := fs.Int64("epoch", -1, "as for build")
+	timeout := fs.Duration("timeout", 2*time.Hour, "give up after this long (the first build for a platform compiles every dependency)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -84,7 +85,7 @@ func runRelease(args []string) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 	ref, err := release(ctx, releaseOptions{
 		Source: *source, Image: *image, Out: *out, Kubectl: *kubectl, Repository: *repository,

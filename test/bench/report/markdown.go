@@ -86,7 +86,9 @@ func Markdown(w io.Writer, res *bench.Results, chart string) {
 	if m.KubeVersion != "" {
 		p("| kube-apiserver | %s |\n", m.KubeVersion)
 	}
-	if m.PetSetVersion != "" {
+	// A server built without version stamps (go build, as the local
+	// cluster does) reports a placeholder; the source row names the build.
+	if m.PetSetVersion != "" && !strings.Contains(m.PetSetVersion, "$Format") {
 		p("| petset-apiserver | %s |\n", m.PetSetVersion)
 	}
 	if m.LoadBefore != "" || m.LoadAfter != "" {
@@ -123,7 +125,7 @@ func Markdown(w io.Writer, res *bench.Results, chart string) {
 			continue
 		}
 		p("## %s\n\n", s.title)
-		p("%s\n\n", strings.TrimSpace(fmt.Sprintf(s.method, o.Requests, o.Objects, o.Workers, o.Pets)))
+		p("%s\n\n", strings.TrimSpace(methodText(s.method, o)))
 		table(w, res, s.group, false)
 		if len(res.GroupMetrics(s.group, true)) > 0 {
 			p("In detail:\n\n")
@@ -194,29 +196,38 @@ func orUnknown(s string) string {
 	return s
 }
 
-// The method texts take, in order: requests per verb, bulk objects,
-// workers, pets (unused verbs are marked with %[n]).
+// methodText fills the placeholders {requests}, {objects}, {workers} and
+// {pets} of a method text with the options of the run.
+func methodText(text string, o bench.Options) string {
+	return strings.NewReplacer(
+		"{requests}", fmt.Sprint(o.Requests),
+		"{objects}", fmt.Sprint(o.Objects),
+		"{workers}", fmt.Sprint(o.Workers),
+		"{pets}", fmt.Sprint(o.Pets),
+	).Replace(text)
+}
+
 const latencyMethod = `
-Each target gets %[1]d sequential requests per verb from one JSON client
+Each target gets {requests} sequential requests per verb from one JSON client
 without a client-side rate limit: creates of new objects, a GET of each, a
 JSON merge patch of a label of each, an update of an annotation of each (the
 object read untimed just before, the update timed) and deletes. The objects
 are the guide's example PetSet (one container, one claim template) with
-replicas 0, and a StatefulSet with the same fields; controllers run as
-usual, so each create is followed by the controller's own writes (the PetSet
-controller adds its finalizer, both update status). Percentiles are over the
-%[1]d requests of a round.
+replicas 0, and a StatefulSet with the same fields. The controllers run as
+usual and may write to the objects meanwhile (status, finalizers); an
+update that meets such a write (409 Conflict) is read and sent again, and
+only the successful update is timed (the notes below list any).
+Percentiles are over the {requests} requests of a round.
 `
 
 const bulkMethod = `
-%[2]d objects per target are created by %[3]d concurrent clients (throughput
+{objects} objects per target are created by {workers} concurrent clients (throughput
 is objects over the wall time of all creates); then the namespace's objects
 are listed with no resourceVersion (a consistent read) and with
 resourceVersion=0 (any cached state); a watch from resourceVersion 0 runs
 until it delivered an ADDED event for every object; one deletecollection
-removes them all, timed as the call itself and until a LIST finds none. A
-PetSet carries the controller's finalizer, so it is gone only once the
-controller has removed that; a StatefulSet or custom object goes at once.
+removes them all, timed as the call itself and until a LIST finds none (an
+object that carries a finalizer stays until its controller removes it).
 `
 
 const memoryMethod = `
@@ -239,10 +250,10 @@ means the process gave back more than the objects took.
 `
 
 const controllerMethod = `
-One set of %[4]d pets at a time, on the single simulated kwok node (pods are
+One set of {pets} pets at a time, on the single simulated kwok node (pods are
 Running and Ready as soon as they are bound): created with replicas 0, then
-replicas patched to %[4]d (0→N, until %[4]d pods are Running and Ready),
-patched to 0 (N→0, until no pod is left), patched to %[4]d again and the
+replicas patched to {pets} (0→N, until {pets} pods are Running and Ready),
+patched to 0 (N→0, until no pod is left), patched to {pets} again and the
 set deleted (teardown, until no pod is left). The same JSON merge patch of
 spec.replicas is used for both kinds. StatefulSets use OrderedReady; a
 StatefulSet's pods are deleted by the garbage collector all at once on

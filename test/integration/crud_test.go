@@ -490,7 +490,9 @@ func TestUpdateStatusRefusesInvalidCounters(t *testing.T) {
 		wantFields []string
 	}{
 		// 0 ready pets are also more than -1 existing ones.
-		{"negative replicas", appsv1alpha1.PetSetStatus{Replicas: -1}, []string{"status.readyReplicas", "status.replicas"}},
+		{"negative replicas", appsv1alpha1.PetSetStatus{Replicas: -1}, []string{"status.currentReplicas", "status.readyReplicas", "status.replicas", "status.updatedReplicas"}},
+		{"more updated than existing", appsv1alpha1.PetSetStatus{Replicas: 1, UpdatedReplicas: 2, CurrentReplicas: 2}, []string{"status.currentReplicas", "status.updatedReplicas"}},
+		{"negative collisionCount", appsv1alpha1.PetSetStatus{CollisionCount: ptr.To[int32](-1)}, []string{"status.collisionCount"}},
 		{"negative readyReplicas", appsv1alpha1.PetSetStatus{Replicas: 1, ReadyReplicas: -1}, []string{"status.readyReplicas"}},
 		{"more ready than existing", appsv1alpha1.PetSetStatus{Replicas: 1, ReadyReplicas: 2}, []string{"status.readyReplicas"}},
 		{"negative observedGeneration", appsv1alpha1.PetSetStatus{ObservedGeneration: ptr.To[int64](-1)}, []string{"status.observedGeneration"}},

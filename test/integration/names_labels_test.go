@@ -238,9 +238,15 @@ func TestUpdateRefusesReservedLabelKeysItAdds(t *testing.T) {
 		mutate     func(*appsv1alpha1.PetSet)
 		wantFields []string
 	}{{
-		name:       "a reserved key added to the template labels is refused at its key, besides the change",
+		name:       "a reserved key added to the template labels is refused at its key",
 		mutate:     func(ps *appsv1alpha1.PetSet) { ps.Spec.Template.Labels[appsv1alpha1.PetSetPodNameLabel] = "web-0" },
-		wantFields: []string{"spec.template.metadata.labels", "spec.template.metadata.labels[apps.petsets.io/pet-name]"},
+		wantFields: []string{"spec.template.metadata.labels[apps.petsets.io/pet-name]"},
+	}, {
+		name: "the revision label added to the template labels is refused at its key",
+		mutate: func(ps *appsv1alpha1.PetSet) {
+			ps.Spec.Template.Labels[appsv1alpha1.ControllerRevisionHashLabel] = "web-1"
+		},
+		wantFields: []string{"spec.template.metadata.labels[controller-revision-hash]"},
 	}, {
 		name: "a reserved key added to a claim template's labels is refused at its key, besides the change",
 		mutate: func(ps *appsv1alpha1.PetSet) {

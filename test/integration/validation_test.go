@@ -28,11 +28,12 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // forbiddenUpdateMessage is the detail of the errors refusing a change to a
 // part of the spec that is fixed once the PetSet exists.
-const forbiddenUpdateMessage = "updates to petset spec for fields other than 'replicas' and the pod template's 'containers' are forbidden"
+const forbiddenUpdateMessage = "updates to petset spec for fields other than 'replicas', 'template', 'updateStrategy' and 'revisionHistoryLimit' are forbidden"
 
 func TestUpdatesOfFixedSpecFieldsAreInvalidAndNameEachField(t *testing.T) {
 	t.Parallel()
@@ -53,39 +54,33 @@ func TestUpdatesOfFixedSpecFieldsAreInvalidAndNameEachField(t *testing.T) {
 		claim.Name = "data"
 		ps.Spec.VolumeClaimTemplates = append(ps.Spec.VolumeClaimTemplates, *claim)
 	}
-	addTemplateLabel := func(ps *appsv1alpha1.PetSet) { ps.Spec.Template.Labels["tier"] = "web" }
+	// An invalid template is refused on its own path, not as a fixed
+	// field: the template may change as a whole.
+	const notFixed = false
 
 	tests := []struct {
 		name       string
 		mutate     func(*appsv1alpha1.PetSet)
 		wantFields []string
+		fixed      bool
 	}{
-		{"serviceName", changeServiceName, []string{"spec.serviceName"}},
-		{"selector", changeSelector, []string{"spec.selector"}},
-		{"volumeClaimTemplates gaining a claim", addClaimTemplate, []string{"spec.volumeClaimTemplates"}},
+		{"serviceName", changeServiceName, []string{"spec.serviceName"}, true},
+		{"selector", changeSelector, []string{"spec.selector"}, true},
+		{"volumeClaimTemplates gaining a claim", addClaimTemplate, []string{"spec.volumeClaimTemplates"}, true},
 		{"volumeClaimTemplates with a larger request", func(ps *appsv1alpha1.PetSet) {
 			ps.Spec.VolumeClaimTemplates[0].Spec.Resources.Requests[corev1.ResourceStorage] = resource.MustParse("2Gi")
-		}, []string{"spec.volumeClaimTemplates"}},
-		{"template labels gaining a label", addTemplateLabel, []string{"spec.template.metadata.labels"}},
-		// Also no longer matched by the selector: invalid on the same path.
-		{"template labels changing the selected label", func(ps *appsv1alpha1.PetSet) {
+		}, []string{"spec.volumeClaimTemplates"}, true},
+		{"template labels no longer matched by the selector", func(ps *appsv1alpha1.PetSet) {
 			ps.Spec.Template.Labels["app"] = "apache"
-		}, []string{"spec.template.metadata.labels"}},
-		{"template annotations", func(ps *appsv1alpha1.PetSet) {
-			ps.Spec.Template.Annotations[appsv1alpha1.PetSetInitAnnotation] = "false"
-		}, []string{"spec.template.metadata.annotations"}},
-		{"a pod field other than the containers", func(ps *appsv1alpha1.PetSet) {
-			ps.Spec.Template.Spec.TerminationGracePeriodSeconds = new(int64(30))
-		}, []string{"spec.template.spec.terminationGracePeriodSeconds"}},
-		{"the number of containers", func(ps *appsv1alpha1.PetSet) {
-			ps.Spec.Template.Spec.Containers = append(ps.Spec.Template.Spec.Containers, corev1.Container{Name: "sidecar", Image: "busybox"})
-		}, []string{"spec.template.spec.containers"}},
-		{"serviceName, selector, volumeClaimTemplates and template labels at once", func(ps *appsv1alpha1.PetSet) {
+		}, []string{"spec.template.metadata.labels"}, notFixed},
+		{"rollingUpdate without the RollingUpdate strategy", func(ps *appsv1alpha1.PetSet) {
+			ps.Spec.UpdateStrategy.RollingUpdate = &appsv1alpha1.RollingUpdatePetSetStrategy{Partition: new(int32(1))}
+		}, []string{"spec.updateStrategy.rollingUpdate"}, notFixed},
+		{"serviceName, selector and volumeClaimTemplates at once", func(ps *appsv1alpha1.PetSet) {
 			changeServiceName(ps)
 			changeSelector(ps)
 			addClaimTemplate(ps)
-			addTemplateLabel(ps)
-		}, []string{"spec.selector", "spec.serviceName", "spec.template.metadata.labels", "spec.volumeClaimTemplates"}},
+		}, []string{"spec.selector", "spec.serviceName", "spec.volumeClaimTemplates"}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -105,8 +100,8 @@ func TestUpdatesOfFixedSpecFieldsAreInvalidAndNameEachField(t *testing.T) {
 				}
 			}
 			for _, f := range tc.wantFields {
-				if !forbidden[f] {
-					t.Errorf("no Forbidden cause for %s naming the fixed fields: %v", f, err)
+				if forbidden[f] != tc.fixed {
+					t.Errorf("Forbidden cause naming the fixed fields for %s: %v, want %v: %v", f, forbidden[f], tc.fixed, err)
 				}
 			}
 		})
@@ -128,6 +123,44 @@ func TestUpdatesOfFixedSpecFieldsAreInvalidAndNameEachField(t *testing.T) {
 	}
 	if diff := cmp.Diff(created, stored); diff != "" {
 		t.Errorf("a refused update changed the object (-before +after):\n%s", diff)
+	}
+
+	// The template changes as a whole, and so do the update strategy and
+	// the revision history limit, as for an apps/v1 StatefulSet.
+	for _, tc := range []struct {
+		name   string
+		mutate func(*appsv1alpha1.PetSet)
+	}{
+		{"template labels gaining a label", func(ps *appsv1alpha1.PetSet) { ps.Spec.Template.Labels["tier"] = "web" }},
+		{"template annotations", func(ps *appsv1alpha1.PetSet) {
+			ps.Spec.Template.Annotations[appsv1alpha1.PetSetInitAnnotation] = "false"
+		}},
+		{"a pod field other than the containers", func(ps *appsv1alpha1.PetSet) {
+			ps.Spec.Template.Spec.TerminationGracePeriodSeconds = new(int64(30))
+		}},
+		{"the number of containers", func(ps *appsv1alpha1.PetSet) {
+			ps.Spec.Template.Spec.Containers = append(ps.Spec.Template.Spec.Containers, corev1.Container{Name: "sidecar", Image: "busybox"})
+		}},
+		{"updateStrategy and revisionHistoryLimit", func(ps *appsv1alpha1.PetSet) {
+			ps.Spec.UpdateStrategy = appsv1alpha1.PetSetUpdateStrategy{Type: appsv1alpha1.RollingUpdatePetSetStrategyType,
+				RollingUpdate: &appsv1alpha1.RollingUpdatePetSetStrategy{Partition: new(int32(1)), MaxUnavailable: new(intstr.FromString("50%"))}}
+			ps.Spec.RevisionHistoryLimit = new(int32(3))
+		}},
+	} {
+		t.Run("allowed: "+tc.name, func(t *testing.T) {
+			ps, err := client.Get(t.Context(), "web", metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.mutate(ps)
+			updated, err := client.Update(t.Context(), ps, metav1.UpdateOptions{})
+			if err != nil {
+				t.Fatalf("update refused: %v", err)
+			}
+			if updated.Generation != ps.Generation+1 {
+				t.Errorf("generation %d after the update, want %d", updated.Generation, ps.Generation+1)
+			}
+		})
 	}
 }
 

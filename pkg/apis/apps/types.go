@@ -19,6 +19,7 @@ package apps
 import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
@@ -53,6 +54,37 @@ type PetSetSpec struct {
 
 	// ServiceName is the governing headless Service of the set.
 	ServiceName string
+
+	// UpdateStrategy says how a template change reaches the pets.
+	UpdateStrategy PetSetUpdateStrategy
+
+	// RevisionHistoryLimit is the number of template revisions kept
+	// besides those in use.
+	RevisionHistoryLimit *int32
+}
+
+// PetSetUpdateStrategyType names an update strategy.
+type PetSetUpdateStrategyType string
+
+// The update strategies.
+const (
+	OnDeletePetSetStrategyType      PetSetUpdateStrategyType = "OnDelete"
+	RollingUpdatePetSetStrategyType PetSetUpdateStrategyType = "RollingUpdate"
+	RecreatePetSetStrategyType      PetSetUpdateStrategyType = "Recreate"
+)
+
+// PetSetUpdateStrategy says how a template change reaches the pets.
+type PetSetUpdateStrategy struct {
+	Type          PetSetUpdateStrategyType
+	RollingUpdate *RollingUpdatePetSetStrategy
+}
+
+// RollingUpdatePetSetStrategy tunes a rolling update.
+type RollingUpdatePetSetStrategy struct {
+	// Partition: pets below it keep the current revision.
+	Partition *int32
+	// MaxUnavailable bounds the unavailable pets during a rolling update.
+	MaxUnavailable *intstr.IntOrString
 }
 
 // PetSetStatus represents the current state of a PetSet.
@@ -65,6 +97,18 @@ type PetSetStatus struct {
 
 	// ReadyReplicas is the number of pets that are Running and Ready.
 	ReadyReplicas int32
+
+	// CurrentReplicas and UpdatedReplicas count the pets at
+	// CurrentRevision and UpdateRevision.
+	CurrentReplicas int32
+	UpdatedReplicas int32
+
+	// CurrentRevision and UpdateRevision name ControllerRevisions.
+	CurrentRevision string
+	UpdateRevision  string
+
+	// CollisionCount counts revision name collisions; it never decreases.
+	CollisionCount *int32
 }
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object

@@ -237,6 +237,7 @@ func runController(ctx context.Context, clients clients, cfg Config) error {
 	controller, err := petset.NewController(ctx, kubeClient, cfg.PetSetClient,
 		kubeInformers.Core().V1().Pods(),
 		kubeInformers.Core().V1().PersistentVolumeClaims(),
+		kubeInformers.Apps().V1().ControllerRevisions(),
 		petSetInformers.Apps().V1alpha1().PetSets(),
 		recorder,
 		petset.Options{TerminatingPetMargin: cfg.TerminatingPetMargin})

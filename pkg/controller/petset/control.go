@@ -27,6 +27,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
@@ -87,6 +88,70 @@ type petAction struct {
 	// skipped are the terminating pets the decision went past because
 	// they stayed terminating beyond their grace period plus the margin.
 	skipped []*v1.Pod
+	// revision is the revision a created pet runs.
+	revision string
+	// batch, for an update, holds every pet to delete at once (pod is
+	// its first); nil for a single deletion.
+	batch []*v1.Pod
+	// update marks a deletion that replaces pets running an older
+	// revision.
+	update bool
+}
+
+// rollout is what the decision needs to know of a PetSet's update: the
+// strategy, its parameters, and the revisions.
+type rollout struct {
+	replicas       int
+	strategy       appsv1alpha1.PetSetUpdateStrategyType
+	partition      int
+	maxUnavailable int
+	// currentRevision and updateRevision name the revisions; empty when
+	// the PetSet has none (the decision then never replaces a pet).
+	currentRevision, updateRevision string
+}
+
+// rolloutOf returns the rollout of set with the given revisions.
+func rolloutOf(set *appsv1alpha1.PetSet, currentRevision, updateRevision string) rollout {
+	r := rollout{
+		replicas:        replicasOf(set),
+		strategy:        set.Spec.UpdateStrategy.Type,
+		maxUnavailable:  1,
+		currentRevision: currentRevision,
+		updateRevision:  updateRevision,
+	}
+	if r.strategy == "" {
+		r.strategy = appsv1alpha1.OnDeletePetSetStrategyType
+	}
+	if ru := set.Spec.UpdateStrategy.RollingUpdate; ru != nil && r.strategy == appsv1alpha1.RollingUpdatePetSetStrategyType {
+		if ru.Partition != nil {
+			r.partition = int(*ru.Partition)
+		}
+		if ru.MaxUnavailable != nil {
+			r.maxUnavailable = resolveMaxUnavailable(ru.MaxUnavailable, r.replicas)
+		}
+	}
+	return r
+}
+
+// resolveMaxUnavailable turns maxUnavailable into a number of pets: a
+// percentage of replicas rounds down, and the result is at least 1, as
+// apps/v1 does.
+func resolveMaxUnavailable(v *intstr.IntOrString, replicas int) int {
+	n, err := intstr.GetScaledValueFromIntOrPercent(v, replicas, false)
+	if err != nil || n < 1 {
+		return 1
+	}
+	return n
+}
+
+// revisionFor returns the revision the pet with the given ordinal is
+// created from: the update revision, but the current one below the
+// partition of a rolling update.
+func (r rollout) revisionFor(ordinal int) string {
+	if r.strategy == appsv1alpha1.RollingUpdatePetSetStrategyType && ordinal < r.partition && r.currentRevision != "" {
+		return r.currentRevision
+	}
+	return r.updateRevision
 }
 
 // terminationBound returns the time after which a terminating pet no longer
@@ -121,6 +186,31 @@ func isStuckTerminating(pod *v1.Pod, now time.Time, margin time.Duration) bool {
 // pets must hold member pods only (named <set>-<ordinal>). A pet terminating
 // for longer than its grace period plus margin blocks no deletion.
 func nextPetAction(replicas int, pets []*v1.Pod, now time.Time, margin time.Duration) petAction {
+	return nextRolloutAction(rollout{replicas: replicas, strategy: appsv1alpha1.OnDeletePetSetStrategyType, maxUnavailable: 1}, pets, now, margin)
+}
+
+// nextRolloutAction is nextPetAction with an update strategy:
+//
+//   - OnDelete (the default) decides exactly as nextPetAction: a pet gets
+//     the update revision when it is created again.
+//   - Recreate first deletes, all at once, every pet whose revision is not
+//     the update revision (a paused pet pauses this too), and creates no pet
+//     while any of them remains (unless it is stuck terminating).
+//   - RollingUpdate, once pets 0..replicas-1 exist and are healthy and the
+//     condemned pets are gone, deletes the pets of ordinal >= partition that
+//     do not run the update revision, from the highest ordinal down, at
+//     most maxUnavailable minus the pets already unavailable at once; each
+//     comes back (in order, at the update revision) before the budget
+//     frees.
+//
+// Created pets run r.revisionFor(ordinal).
+func nextRolloutAction(r rollout, pets []*v1.Pod, now time.Time, margin time.Duration) petAction {
+	replicas := r.replicas
+	if r.strategy == appsv1alpha1.RecreatePetSetStrategyType && r.updateRevision != "" {
+		if action, ok := recreateAction(r, pets, now, margin); ok {
+			return action
+		}
+	}
 	byOrdinal := make(map[int]*v1.Pod, len(pets))
 	condemned := make([]*v1.Pod, 0)
 	for _, pod := range pets {
@@ -138,7 +228,7 @@ func nextPetAction(replicas int, pets []*v1.Pod, now time.Time, margin time.Dura
 		pod, ok := byOrdinal[ordinal]
 		switch {
 		case !ok:
-			return petAction{kind: actionCreate, ordinal: ordinal, reason: "pet is missing"}
+			return petAction{kind: actionCreate, ordinal: ordinal, reason: "pet is missing", revision: r.revisionFor(ordinal)}
 		case isTerminating(pod):
 			return petAction{kind: actionWait, ordinal: ordinal, pod: pod, reason: "pet is terminating"}
 		case isTerminated(pod):
@@ -158,7 +248,83 @@ func nextPetAction(replicas int, pets []*v1.Pod, now time.Time, margin time.Dura
 				reason: fmt.Sprintf("pet is paused by %s=false, scale down is paused", appsv1alpha1.PetSetInitAnnotation)}
 		}
 	}
-	return nextRemoval(condemned, now, margin, "scale down")
+	removal := nextRemoval(condemned, now, margin, "scale down")
+	if removal.kind != actionNone || r.strategy != appsv1alpha1.RollingUpdatePetSetStrategyType || r.updateRevision == "" {
+		return removal
+	}
+	update := rollingUpdateAction(r, byOrdinal)
+	update.skipped = removal.skipped
+	return update
+}
+
+// rollingUpdateAction picks the pets a rolling update deletes next.
+func rollingUpdateAction(r rollout, byOrdinal map[int]*v1.Pod) petAction {
+	unavailable := 0
+	for ordinal := 0; ordinal < r.replicas; ordinal++ {
+		if pod, ok := byOrdinal[ordinal]; !ok || !isHealthy(pod) {
+			unavailable++
+		}
+	}
+	budget := r.maxUnavailable - unavailable
+	var batch []*v1.Pod
+	pending := 0
+	for ordinal := r.replicas - 1; ordinal >= r.partition && ordinal >= 0; ordinal-- {
+		pod, ok := byOrdinal[ordinal]
+		if !ok || isTerminating(pod) || revisionOf(pod) == r.updateRevision {
+			continue
+		}
+		pending++
+		if len(batch) < budget {
+			batch = append(batch, pod)
+		}
+	}
+	switch {
+	case len(batch) > 0:
+		return petAction{kind: actionDelete, ordinal: getOrdinal(batch[0]), pod: batch[0], batch: batch, update: true,
+			reason: fmt.Sprintf("rolling update to revision %s", r.updateRevision)}
+	case pending > 0:
+		return petAction{kind: actionWait, reason: fmt.Sprintf("rolling update waits: %d pets unavailable, maxUnavailable %d", unavailable, r.maxUnavailable)}
+	}
+	return petAction{kind: actionNone}
+}
+
+// recreateAction deletes every pet whose revision is not the update
+// revision, and waits until none of them remains. It reports false when no
+// such pet is left (but pets stuck terminating beyond their bound).
+func recreateAction(r rollout, pets []*v1.Pod, now time.Time, margin time.Duration) (petAction, bool) {
+	var batch, waiting []*v1.Pod
+	for _, pod := range pets {
+		if getOrdinal(pod) < 0 || revisionOf(pod) == r.updateRevision {
+			continue
+		}
+		switch {
+		case !isTerminating(pod) && isPaused(pod):
+			return petAction{kind: actionWait, ordinal: getOrdinal(pod), pod: pod,
+				reason: fmt.Sprintf("pet is paused by %s=false, the update is paused", appsv1alpha1.PetSetInitAnnotation)}, true
+		case !isTerminating(pod):
+			batch = append(batch, pod)
+		case !isStuckTerminating(pod, now, margin):
+			waiting = append(waiting, pod)
+		}
+	}
+	if len(batch) > 0 {
+		sortByOrdinal(batch)
+		slices.Reverse(batch)
+		return petAction{kind: actionDelete, ordinal: getOrdinal(batch[0]), pod: batch[0], batch: batch, update: true,
+			reason: fmt.Sprintf("recreate at revision %s", r.updateRevision)}, true
+	}
+	if len(waiting) > 0 {
+		first := waiting[0]
+		for _, pod := range waiting[1:] {
+			if terminationBound(pod, margin).Before(terminationBound(first, margin)) {
+				first = pod
+			}
+		}
+		return petAction{kind: actionWait, ordinal: getOrdinal(first), pod: first,
+			reason:       "waiting for the pets of older revisions to be gone before creating pets again",
+			requeueAfter: terminationBound(first, margin).Sub(now)}, true
+	}
+	return petAction{}, false
 }
 
 // nextTeardownAction decides the next step of the teardown of a PetSet being
@@ -197,15 +363,46 @@ func nextRemoval(pods []*v1.Pod, now time.Time, margin time.Duration, what strin
 	return petAction{kind: actionNone}
 }
 
-// computeStatus returns the status of set given its pets.
+// computeStatus returns the status of set given its pets, keeping the
+// revisions and collision count the status has.
 func computeStatus(set *appsv1alpha1.PetSet, pets []*v1.Pod) appsv1alpha1.PetSetStatus {
+	return computeRevisionStatus(set, pets, set.Status.CurrentRevision, set.Status.UpdateRevision, set.Status.CollisionCount)
+}
+
+// computeRevisionStatus returns the status of set given its pets and its
+// revisions: the pets (not terminating) at each revision are counted, and
+// once every pet runs the update revision it is the current revision too.
+func computeRevisionStatus(set *appsv1alpha1.PetSet, pets []*v1.Pod, currentRevision, updateRevision string, collisionCount *int32) appsv1alpha1.PetSetStatus {
 	generation := set.Generation
-	status := appsv1alpha1.PetSetStatus{ObservedGeneration: &generation}
+	status := appsv1alpha1.PetSetStatus{
+		ObservedGeneration: &generation,
+		CurrentRevision:    currentRevision,
+		UpdateRevision:     updateRevision,
+	}
+	if collisionCount != nil {
+		status.CollisionCount = new(*collisionCount)
+	}
 	for _, pod := range pets {
 		status.Replicas++
 		if isRunningAndReady(pod) {
 			status.ReadyReplicas++
 		}
+		if isTerminating(pod) {
+			continue
+		}
+		if revision := revisionOf(pod); revision != "" {
+			if revision == currentRevision {
+				status.CurrentReplicas++
+			}
+			if revision == updateRevision {
+				status.UpdatedReplicas++
+			}
+		}
+	}
+	if updateRevision != "" && set.DeletionTimestamp == nil && int(status.UpdatedReplicas) == replicasOf(set) &&
+		status.Replicas == status.UpdatedReplicas {
+		status.CurrentRevision = updateRevision
+		status.CurrentReplicas = status.UpdatedReplicas
 	}
 	return status
 }
@@ -213,6 +410,7 @@ func computeStatus(set *appsv1alpha1.PetSet, pets []*v1.Pod) appsv1alpha1.PetSet
 // defaultPetSetControl implements petSetControlInterface.
 type defaultPetSetControl struct {
 	petControl    petControlInterface
+	revisions     revisionControlInterface
 	statusUpdater statusUpdaterInterface
 	finalizers    finalizerControlInterface
 	expectations  *petExpectations
@@ -223,11 +421,12 @@ type defaultPetSetControl struct {
 	terminatingMargin time.Duration
 }
 
-func newDefaultPetSetControl(petControl petControlInterface, statusUpdater statusUpdaterInterface,
+func newDefaultPetSetControl(petControl petControlInterface, revisions revisionControlInterface, statusUpdater statusUpdaterInterface,
 	finalizers finalizerControlInterface, expectations *petExpectations, recorder record.EventRecorder,
 	clock clock.PassiveClock, terminatingMargin time.Duration) *defaultPetSetControl {
 	return &defaultPetSetControl{
 		petControl:        petControl,
+		revisions:         revisions,
 		statusUpdater:     statusUpdater,
 		finalizers:        finalizers,
 		expectations:      expectations,
@@ -246,12 +445,34 @@ func (c *defaultPetSetControl) SyncPetSet(ctx context.Context, set *appsv1alpha1
 	}
 	sortByOrdinal(pets)
 
-	set, requeueAfter, released, err := c.act(ctx, set, pods, pets)
+	var revisions *revisionState
+	if set.DeletionTimestamp == nil {
+		var err error
+		if revisions, err = c.syncRevisions(ctx, set); err != nil {
+			var counted int32
+			if set.Status.CollisionCount != nil {
+				counted = *set.Status.CollisionCount
+			}
+			if revisions != nil && revisions.collisionCount > counted {
+				// Keep the collisions counted so far: the next sync
+				// tries the next name.
+				status := set.Status.DeepCopy()
+				status.CollisionCount = new(revisions.collisionCount)
+				err = errors.Join(err, c.statusUpdater.UpdatePetSetStatus(ctx, set, status))
+			}
+			return 0, err
+		}
+	}
+
+	set, requeueAfter, released, err := c.act(ctx, set, pods, pets, revisions)
 	if released {
 		// The PetSet no longer holds our finalizer and is going away.
 		return 0, err
 	}
-	if statusErr := c.updateStatus(ctx, set, pets); statusErr != nil {
+	if revisions != nil {
+		err = errors.Join(err, c.truncateHistory(ctx, set, revisions, pets))
+	}
+	if statusErr := c.updateStatus(ctx, set, pets, revisions); statusErr != nil {
 		return requeueAfter, errors.Join(err, statusErr)
 	}
 	return requeueAfter, err
@@ -261,7 +482,7 @@ func (c *defaultPetSetControl) SyncPetSet(ctx context.Context, set *appsv1alpha1
 // returns the PetSet as last written (it changes when the finalizer is
 // added), when to sync again without an event, and true once PetSetFinalizer
 // has been removed from a PetSet being deleted.
-func (c *defaultPetSetControl) act(ctx context.Context, set *appsv1alpha1.PetSet, pods, pets []*v1.Pod) (*appsv1alpha1.PetSet, time.Duration, bool, error) {
+func (c *defaultPetSetControl) act(ctx context.Context, set *appsv1alpha1.PetSet, pods, pets []*v1.Pod, revisions *revisionState) (*appsv1alpha1.PetSet, time.Duration, bool, error) {
 	logger := klog.FromContext(ctx)
 	if !c.expectations.satisfied(logger, keyOf(set), pods) {
 		return set, 0, false, nil
@@ -276,7 +497,8 @@ func (c *defaultPetSetControl) act(ctx context.Context, set *appsv1alpha1.PetSet
 		return set, requeueAfter, released, err
 	}
 
-	action := nextPetAction(replicasOf(set), pets, c.clock.Now(), c.terminatingMargin)
+	r := rolloutOf(set, revisions.current.Name, revisions.update.Name)
+	action := nextRolloutAction(r, pets, c.clock.Now(), c.terminatingMargin)
 	if !hasFinalizer(set, PetSetFinalizer) && (len(pets) > 0 || action.kind == actionCreate) {
 		// No pet is created, and no pet stays, before the PetSet holds
 		// the finalizer that makes its deletion ordered. A PetSet without
@@ -294,17 +516,36 @@ func (c *defaultPetSetControl) act(ctx context.Context, set *appsv1alpha1.PetSet
 		}
 	}
 
-	repairErr := c.repair(ctx, set, pets)
+	repairErr := c.repair(ctx, set, pets, revisions)
 
 	logger.V(4).Info("Next pet action", "petSet", klog.KObj(set), "action", action.kind,
 		"ordinal", action.ordinal, "reason", action.reason)
 	var err error
 	switch action.kind {
 	case actionCreate:
-		err = c.petControl.CreatePet(ctx, set, newPet(set, action.ordinal))
+		template := revisions.updateTemplate
+		if action.revision == revisions.current.Name {
+			template = revisions.currentTemplate
+		}
+		err = c.petControl.CreatePet(ctx, set, newPetFromTemplate(set, template, action.ordinal, action.revision))
 	case actionDelete:
 		c.reportSkipped(ctx, set, action)
-		err = c.petControl.DeletePet(ctx, set, action.pod)
+		if !action.update {
+			err = c.petControl.DeletePet(ctx, set, action.pod)
+			break
+		}
+		var errs []error
+		for _, pod := range action.batch {
+			logger.V(2).Info("Replacing pet", "petSet", klog.KObj(set), "pod", klog.KObj(pod),
+				"revision", revisionOf(pod), "updateRevision", revisions.update.Name, "reason", action.reason)
+			if err := c.petControl.DeletePet(ctx, set, pod); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			c.recorder.Eventf(set, v1.EventTypeNormal, reasonUpdatingPet,
+				"Replacing Pod %s (revision %q) with revision %s: %s", pod.Name, revisionOf(pod), revisions.update.Name, action.reason)
+		}
+		err = errors.Join(errs...)
 	}
 	return set, action.requeueAfter, false, errors.Join(repairErr, err)
 }
@@ -313,11 +554,28 @@ func (c *defaultPetSetControl) act(ctx context.Context, set *appsv1alpha1.PetSet
 // whose identity labels were removed or changed gets them back, and a
 // Pending pet whose claim was deleted gets the claim created again (it cannot
 // start without it). Terminating pets are left alone.
-func (c *defaultPetSetControl) repair(ctx context.Context, set *appsv1alpha1.PetSet, pets []*v1.Pod) error {
+func (c *defaultPetSetControl) repair(ctx context.Context, set *appsv1alpha1.PetSet, pets []*v1.Pod, revisions *revisionState) error {
 	var errs []error
 	for _, pod := range pets {
 		if isTerminating(pod) {
 			continue
+		}
+		if revisionOf(pod) == "" {
+			// A pet created before revisions existed: label it with
+			// the revision it runs, if any; otherwise it counts as an
+			// older revision.
+			revision := ""
+			switch {
+			case podRunsTemplate(set, revisions.currentTemplate, pod):
+				revision = revisions.current.Name
+			case podRunsTemplate(set, revisions.updateTemplate, pod):
+				revision = revisions.update.Name
+			}
+			if revision != "" {
+				if err := c.petControl.LabelRevision(ctx, set, pod, revision); err != nil {
+					errs = append(errs, err)
+				}
+			}
 		}
 		if !identityMatches(set, pod) {
 			if err := c.petControl.RestoreIdentity(ctx, set, pod); err != nil {
@@ -395,8 +653,11 @@ func (c *defaultPetSetControl) orphan(ctx context.Context, set *appsv1alpha1.Pet
 }
 
 // updateStatus writes set's status when it differs from the observed one.
-func (c *defaultPetSetControl) updateStatus(ctx context.Context, set *appsv1alpha1.PetSet, pets []*v1.Pod) error {
+func (c *defaultPetSetControl) updateStatus(ctx context.Context, set *appsv1alpha1.PetSet, pets []*v1.Pod, revisions *revisionState) error {
 	status := computeStatus(set, pets)
+	if revisions != nil {
+		status = computeRevisionStatus(set, pets, revisions.current.Name, revisions.update.Name, &revisions.collisionCount)
+	}
 	if apiequality.Semantic.DeepEqual(set.Status, status) {
 		return nil
 	}

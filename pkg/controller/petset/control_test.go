@@ -226,7 +226,7 @@ func TestScaleUpInOrder(t *testing.T) {
 	if !hasFinalizer(f.set, PetSetFinalizer) {
 		t.Errorf("PetSet lacks finalizer %s: %v", PetSetFinalizer, f.set.Finalizers)
 	}
-	want := appsv1alpha1.PetSetStatus{ObservedGeneration: ptrTo(int64(1)), Replicas: 5, ReadyReplicas: 5}
+	want := f.settled(appsv1alpha1.PetSetStatus{ObservedGeneration: ptrTo(int64(1)), Replicas: 5, ReadyReplicas: 5})
 	if diff := cmp.Diff(want, f.set.Status); diff != "" {
 		t.Errorf("status (-want +got):\n%s", diff)
 	}
@@ -270,7 +270,7 @@ func TestScaleDownInReverseOrderKeepsClaims(t *testing.T) {
 	if got := len(f.om.claimIndexer.List()); got != 5 {
 		t.Errorf("%d claims after scaling down, want all 5 kept", got)
 	}
-	want := appsv1alpha1.PetSetStatus{ObservedGeneration: ptrTo(int64(2)), Replicas: 3, ReadyReplicas: 3}
+	want := f.settled(appsv1alpha1.PetSetStatus{ObservedGeneration: ptrTo(int64(2)), Replicas: 3, ReadyReplicas: 3})
 	if diff := cmp.Diff(want, f.set.Status); diff != "" {
 		t.Errorf("status (-want +got):\n%s", diff)
 	}
@@ -591,7 +591,7 @@ func TestFailureInjection(t *testing.T) {
 				if diff := cmp.Diff([]string{"web-0"}, names(f.om.serverPets())); diff != "" {
 					t.Errorf("pets (-want +got):\n%s", diff)
 				}
-				want := appsv1alpha1.PetSetStatus{ObservedGeneration: ptrTo(int64(2)), Replicas: 1, ReadyReplicas: 1}
+				want := f.settled(appsv1alpha1.PetSetStatus{ObservedGeneration: ptrTo(int64(2)), Replicas: 1, ReadyReplicas: 1})
 				if diff := cmp.Diff(want, f.set.Status); diff != "" {
 					t.Errorf("status did not converge (-want +got):\n%s", diff)
 				}
@@ -762,7 +762,7 @@ func TestStatusWrittenOnlyWhenChanged(t *testing.T) {
 	}
 	f.updatePod("web-1", setPending)
 	f.mustSync()
-	want := appsv1alpha1.PetSetStatus{ObservedGeneration: ptrTo(int64(1)), Replicas: 2, ReadyReplicas: 1}
+	want := f.settled(appsv1alpha1.PetSetStatus{ObservedGeneration: ptrTo(int64(1)), Replicas: 2, ReadyReplicas: 1})
 	if diff := cmp.Diff(want, f.set.Status); diff != "" {
 		t.Errorf("status (-want +got):\n%s", diff)
 	}
@@ -816,7 +816,8 @@ func TestDriftIsRepaired(t *testing.T) {
 		})
 		f.mustSync()
 		pod := f.om.serverPet(1)
-		want := map[string]string{"app": "nginx", appsv1alpha1.PetSetPodNameLabel: "web-1", appsv1alpha1.PetSetPodOrdinalLabel: "1"}
+		want := map[string]string{"app": "nginx", appsv1alpha1.PetSetPodNameLabel: "web-1", appsv1alpha1.PetSetPodOrdinalLabel: "1",
+			appsv1alpha1.ControllerRevisionHashLabel: f.set.Status.UpdateRevision}
 		if diff := cmp.Diff(want, pod.Labels); diff != "" {
 			t.Errorf("labels after the repair (-want +got):\n%s", diff)
 		}

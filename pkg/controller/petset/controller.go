@@ -32,6 +32,7 @@ import (
 	"github.com/petsets/client-go/clientset/versioned"
 	petsetinformers "github.com/petsets/client-go/informers/externalversions/apps/v1alpha1"
 	petsetlisters "github.com/petsets/client-go/listers/apps/v1alpha1"
+	appsv1 "k8s.io/api/apps/v1"
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -40,6 +41,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
+	appsinformers "k8s.io/client-go/informers/apps/v1"
 	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -72,6 +74,7 @@ type Controller struct {
 	podIndexer cache.Indexer
 	podsSynced cache.InformerSynced
 	pvcsSynced cache.InformerSynced
+	revsSynced cache.InformerSynced
 	setLister  petsetlisters.PetSetLister
 	setsSynced cache.InformerSynced
 
@@ -101,6 +104,7 @@ func NewController(
 	petSetClient versioned.Interface,
 	podInformer coreinformers.PodInformer,
 	pvcInformer coreinformers.PersistentVolumeClaimInformer,
+	revisionInformer appsinformers.ControllerRevisionInformer,
 	petSetInformer petsetinformers.PetSetInformer,
 	recorder record.EventRecorder,
 	opts Options,
@@ -119,6 +123,7 @@ func NewController(
 		petSetClient: petSetClient,
 		recorder:     recorder,
 		control: newDefaultPetSetControl(petControl,
+			&realRevisionControl{client: kubeClient, lister: revisionInformer.Lister()},
 			newRealStatusUpdater(petSetClient),
 			newRealFinalizerControl(petSetClient),
 			expectations, recorder, clock.RealClock{}, opts.TerminatingPetMargin),
@@ -127,6 +132,7 @@ func NewController(
 		podIndexer:   podInformer.Informer().GetIndexer(),
 		podsSynced:   podInformer.Informer().HasSynced,
 		pvcsSynced:   pvcInformer.Informer().HasSynced,
+		revsSynced:   revisionInformer.Informer().HasSynced,
 		setLister:    petSetInformer.Lister(),
 		setsSynced:   petSetInformer.Informer().HasSynced,
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
@@ -150,6 +156,13 @@ func NewController(
 		DeleteFunc: func(obj any) { c.deleteClaim(logger, obj) },
 	}); err != nil {
 		return nil, fmt.Errorf("add claim event handler: %w", err)
+	}
+	if _, err := revisionInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { c.revisionChanged(logger, obj) },
+		UpdateFunc: func(_, newObj any) { c.revisionChanged(logger, newObj) },
+		DeleteFunc: func(obj any) { c.revisionChanged(logger, obj) },
+	}); err != nil {
+		return nil, fmt.Errorf("add ControllerRevision event handler: %w", err)
 	}
 	if _, err := petSetInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { c.enqueue(logger, obj) },
@@ -175,7 +188,7 @@ func (c *Controller) Run(ctx context.Context, workers int) {
 		wg.Wait()
 	}()
 
-	if !cache.WaitForNamedCacheSyncWithContext(ctx, c.podsSynced, c.pvcsSynced, c.setsSynced) {
+	if !cache.WaitForNamedCacheSyncWithContext(ctx, c.podsSynced, c.pvcsSynced, c.revsSynced, c.setsSynced) {
 		return
 	}
 	for range workers {
@@ -467,6 +480,23 @@ func (c *Controller) deletePod(logger klog.Logger, obj any) {
 	if set := c.petSetNamedBy(pod); set != nil {
 		logger.V(4).Info("Pod holding a pet name deleted", "pod", klog.KObj(pod), "petSet", klog.KObj(set))
 		c.enqueue(logger, set)
+	}
+}
+
+// revisionChanged enqueues the PetSet that controls a revision that was
+// created, changed or deleted.
+func (c *Controller) revisionChanged(logger klog.Logger, obj any) {
+	if tombstone, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = tombstone.Obj
+	}
+	rev, ok := obj.(*appsv1.ControllerRevision)
+	if !ok {
+		return
+	}
+	if ref := metav1.GetControllerOfNoCopy(rev); ref != nil {
+		if set := c.resolveControllerRef(rev.Namespace, ref); set != nil {
+			c.enqueue(logger, set)
+		}
 	}
 }
 

@@ -80,6 +80,7 @@ func newTestController(t *testing.T, objects ...runtime.Object) *testController 
 	recorder := record.NewFakeRecorder(1000)
 	c, err := NewController(ctx, kube, petSets,
 		kubeInf.Core().V1().Pods(), kubeInf.Core().V1().PersistentVolumeClaims(),
+		kubeInf.Apps().V1().ControllerRevisions(),
 		petSetInf.Apps().V1alpha1().PetSets(), recorder, Options{})
 	if err != nil {
 		t.Fatalf("NewController: %v", err)
@@ -457,7 +458,15 @@ func TestControllerEndToEnd(t *testing.T) {
 		return s
 	}
 	statusIs := func(want appsv1alpha1.PetSetStatus) func() bool {
-		return func() bool { return cmp.Equal(want, getSet().Status) }
+		return func() bool {
+			got := getSet().Status
+			// Every pet runs the one revision of the template.
+			want := want
+			want.CurrentRevision, want.UpdateRevision = got.UpdateRevision, got.UpdateRevision
+			want.CurrentReplicas, want.UpdatedReplicas = want.Replicas, want.Replicas
+			want.CollisionCount = ptrTo(int32(0))
+			return got.UpdateRevision != "" && cmp.Equal(want, got)
+		}
 	}
 
 	// Scale up in order.

@@ -26,6 +26,9 @@ import (
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	petsetdefaults "github.com/petsets/petset/pkg/apis/apps/v1alpha1"
 )
 
 // matrixShape is the shape of a PetSet in the decision matrix.
@@ -308,4 +311,274 @@ func (f *fixture) reached(target int) bool {
 		count++
 	}
 	return count == target
+}
+
+// rolloutCase is one update strategy of the rollout matrix.
+type rolloutCase struct {
+	name           string
+	strategy       appsv1alpha1.PetSetUpdateStrategy
+	partition      int
+	maxUnavailable intstr.IntOrString
+}
+
+func rolloutCases(replicas int) []rolloutCase {
+	cases := []rolloutCase{
+		{name: "OnDelete", strategy: appsv1alpha1.PetSetUpdateStrategy{Type: appsv1alpha1.OnDeletePetSetStrategyType}},
+		{name: "Recreate", strategy: appsv1alpha1.PetSetUpdateStrategy{Type: appsv1alpha1.RecreatePetSetStrategyType}},
+	}
+	for _, partition := range []int{0, 2, replicas} {
+		for _, maxUnavailable := range []intstr.IntOrString{intstr.FromInt32(1), intstr.FromInt32(2), intstr.FromString("50%")} {
+			cases = append(cases, rolloutCase{
+				name: fmt.Sprintf("RollingUpdate partition %d maxUnavailable %s", partition, maxUnavailable.String()),
+				strategy: appsv1alpha1.PetSetUpdateStrategy{
+					Type: appsv1alpha1.RollingUpdatePetSetStrategyType,
+					RollingUpdate: &appsv1alpha1.RollingUpdatePetSetStrategy{
+						Partition: ptrTo(int32(partition)), MaxUnavailable: ptrTo(maxUnavailable),
+					},
+				},
+				partition:      partition,
+				maxUnavailable: maxUnavailable,
+			})
+		}
+	}
+	return cases
+}
+
+// TestRolloutMatrix changes the template of a converged PetSet (and, in the
+// second operation, scales it up in the middle of the update) for every
+// strategy × partition × maxUnavailable, and checks after every step: no
+// ordinal held twice; under RollingUpdate never more pets unavailable than
+// maxUnavailable and no pet below the partition touched or created at the
+// update revision; under Recreate never pets of both revisions at once;
+// under OnDelete no pet deleted by the controller. It then checks the
+// revisions the pets and the status end with, and that the teardown still
+// reaches zero.
+func TestRolloutMatrix(t *testing.T) {
+	shapes := []matrixShape{
+		{name: "one pet, no claims", setName: "web", replicas: 1, claimTemplates: 0},
+		{name: "five pets, one claim", setName: "web", replicas: 5, claimTemplates: 1},
+		{name: "ten pets, two claims", setName: "web", replicas: 10, claimTemplates: 2},
+	}
+	for _, shape := range shapes {
+		for _, rc := range rolloutCases(shape.replicas) {
+			for _, scaleUp := range []bool{false, true} {
+				op := "template change"
+				if scaleUp {
+					op = "template change and scale up"
+				}
+				t.Run(fmt.Sprintf("%s/%s/%s", shape.name, rc.name, op), func(t *testing.T) {
+					runRolloutCase(t, shape, rc, scaleUp)
+				})
+			}
+		}
+	}
+}
+
+func runRolloutCase(t *testing.T, shape matrixShape, rc rolloutCase, scaleUp bool) {
+	set := shapedPetSet(shape)
+	set.Spec.UpdateStrategy = rc.strategy
+	petsetdefaults.SetObjectDefaults_PetSet(set)
+	f := newFixture(t, set)
+	f.run(10*shape.replicas+10, invariantOpts{})
+	old := f.set.Status.UpdateRevision
+	if old == "" {
+		t.Fatalf("no revision after the first rollout: %+v", f.set.Status)
+	}
+
+	f.setImage(imageNew)
+	created, deleted := len(f.om.created), len(f.om.deleted)
+	replicas := shape.replicas
+	steps := 12*(shape.replicas+4) + 20
+	maxBatch := 0
+	for step := 0; step < steps; step++ {
+		if scaleUp && step == 3 {
+			replicas += 2
+			f.setReplicas(replicas)
+		}
+		stepDeleted := len(f.om.deleted)
+		if err := f.sync(); err != nil {
+			t.Logf("step %d: sync error (retried): %v", step, err)
+		}
+		f.checkInvariants(invariantOpts{allowGaps: true})
+		update := f.set.Status.UpdateRevision
+		if update == old {
+			t.Fatalf("step %d: the template change made no new revision", step)
+		}
+		f.checkRollout(step, rc, replicas, old, update, created, deleted)
+		if n := len(f.om.deleted) - stepDeleted; n > maxBatch {
+			maxBatch = n
+		}
+		f.clock.Step(matrixStep)
+		f.kubelet()
+		if rolloutDone(f, rc, shape.replicas, replicas, old, update) {
+			break
+		}
+	}
+	update := f.set.Status.UpdateRevision
+	if !rolloutDone(f, rc, shape.replicas, replicas, old, update) {
+		t.Fatalf("rollout did not finish: pets %v revisions %v status %+v", names(f.om.serverPets()), revisionsOf(f), f.set.Status)
+	}
+	// The budget is used: as many pets replaced at once as it allows
+	// (Recreate: all of them).
+	wantBatch := 0
+	switch rc.strategy.Type {
+	case appsv1alpha1.RecreatePetSetStrategyType:
+		wantBatch = shape.replicas
+	case appsv1alpha1.RollingUpdatePetSetStrategyType:
+		wantBatch = min(resolveMaxUnavailable(&rc.maxUnavailable, shape.replicas), max(0, shape.replicas-rc.partition))
+	}
+	if !scaleUp && maxBatch != wantBatch {
+		t.Errorf("at most %d pets deleted in one step, want %d", maxBatch, wantBatch)
+	}
+	// One more sync writes the final status.
+	f.mustSync()
+	s := f.set.Status
+	wantCurrent, wantUpdated := old, replicas-min(rc.partition, shape.replicas)
+	switch rc.strategy.Type {
+	case appsv1alpha1.OnDeletePetSetStrategyType:
+		wantUpdated = replicas - shape.replicas
+	case appsv1alpha1.RecreatePetSetStrategyType:
+		wantUpdated = replicas
+	}
+	if wantUpdated == replicas {
+		wantCurrent = update
+	}
+	if s.UpdateRevision != update || s.CurrentRevision != wantCurrent || int(s.UpdatedReplicas) != wantUpdated {
+		t.Errorf("status %+v, want current %s, update %s, %d updated", s, wantCurrent, update, wantUpdated)
+	}
+
+	if rc.strategy.Type == appsv1alpha1.OnDeletePetSetStrategyType {
+		// A deleted pet comes back at the update revision.
+		name := petName(f, shape.replicas-1)
+		f.userDelete(name)
+		f.run(50, invariantOpts{allowGaps: true})
+		if got := revisionOf(f.om.serverPet(shape.replicas - 1)); got != update {
+			t.Errorf("deleted pet %s came back at %q, want %q", name, got, update)
+		}
+	}
+
+	// The teardown still reaches zero.
+	f.markDeleted(PetSetFinalizer)
+	created = len(f.om.created)
+	for step := 0; step < 12*(replicas+2) && !f.gone; step++ {
+		f.stepChecked(step)
+	}
+	if !f.gone || len(f.om.serverPets()) != 0 || len(f.om.created) != created {
+		t.Errorf("teardown after the rollout: gone %v, pets %v, created %v", f.gone, names(f.om.serverPets()), f.om.created[created:])
+	}
+}
+
+// checkRollout checks the rollout invariants after one step.
+func (f *fixture) checkRollout(step int, rc rolloutCase, replicas int, old, update string, created, deleted int) {
+	f.t.Helper()
+	pets := f.om.serverPets()
+	switch rc.strategy.Type {
+	case appsv1alpha1.OnDeletePetSetStrategyType:
+		if len(f.om.deleted) != deleted {
+			f.t.Errorf("step %d: OnDelete deleted pets %v", step, f.om.deleted[deleted:])
+		}
+	case appsv1alpha1.RecreatePetSetStrategyType:
+		hasOld, hasNew := false, false
+		for _, pod := range pets {
+			switch revisionOf(pod) {
+			case update:
+				hasNew = true
+			default:
+				hasOld = true
+			}
+		}
+		if hasOld && hasNew {
+			f.t.Errorf("step %d: Recreate runs both revisions at once: %v", step, revisionsOf(f))
+		}
+	case appsv1alpha1.RollingUpdatePetSetStrategyType:
+		maxUnavailable := resolveMaxUnavailable(&rc.maxUnavailable, replicas)
+		byOrdinal := map[int]*v1.Pod{}
+		for _, pod := range pets {
+			byOrdinal[getOrdinal(pod)] = pod
+		}
+		unavailable := 0
+		for ordinal := 0; ordinal < replicas; ordinal++ {
+			if pod, ok := byOrdinal[ordinal]; !ok || !isHealthy(pod) {
+				unavailable++
+			}
+		}
+		// Pets scaled up in the middle are missing until created, one
+		// at a time; they are not made unavailable by the update.
+		missingNew := 0
+		for ordinal := len(byOrdinal); ordinal < replicas; ordinal++ {
+			if _, ok := byOrdinal[ordinal]; !ok {
+				missingNew++
+			}
+		}
+		if unavailable-missingNew > maxUnavailable {
+			f.t.Errorf("step %d: %d pets unavailable, maxUnavailable %d: %v", step, unavailable, maxUnavailable, revisionsOf(f))
+		}
+		for _, name := range f.om.deleted[deleted:] {
+			if _, ordinal := getParentNameAndOrdinal(name); ordinal < rc.partition {
+				f.t.Errorf("step %d: pet %s below the partition %d deleted", step, name, rc.partition)
+			}
+		}
+		for _, pod := range pets {
+			if getOrdinal(pod) < rc.partition && revisionOf(pod) != old {
+				f.t.Errorf("step %d: pet %s below the partition %d runs %q", step, pod.Name, rc.partition, revisionOf(pod))
+			}
+		}
+	}
+	for _, name := range f.om.created[created:] {
+		_, ordinal := getParentNameAndOrdinal(name)
+		if pod := f.om.serverPet(ordinal); pod != nil && pod.Name == name && pod.Spec.Containers[0].Image != imageForRevision(pod, update) {
+			f.t.Errorf("step %d: pet %s runs image %s at revision %s", step, name, pod.Spec.Containers[0].Image, revisionOf(pod))
+		}
+	}
+}
+
+// imageForRevision is the image a pet of the rollout matrix must run given
+// its revision label.
+func imageForRevision(pod *v1.Pod, update string) string {
+	if revisionOf(pod) == update {
+		return imageNew
+	}
+	return imageOld
+}
+
+// rolloutDone reports whether every pet is healthy and runs the revision the
+// strategy leads it to.
+func rolloutDone(f *fixture, rc rolloutCase, original, replicas int, old, update string) bool {
+	pets := f.om.serverPets()
+	if len(pets) != replicas {
+		return false
+	}
+	for i, pod := range pets {
+		if getOrdinal(pod) != i || !isHealthy(pod) {
+			return false
+		}
+		want := update
+		switch rc.strategy.Type {
+		case appsv1alpha1.OnDeletePetSetStrategyType:
+			if i < original {
+				want = old
+			}
+		case appsv1alpha1.RollingUpdatePetSetStrategyType:
+			if i < rc.partition {
+				want = old
+			}
+		}
+		if revisionOf(pod) != want {
+			return false
+		}
+	}
+	return true
+}
+
+// revisionsOf lists the pets with their revisions, for messages.
+func revisionsOf(f *fixture) []string {
+	var out []string
+	for _, pod := range f.om.serverPets() {
+		state := "healthy"
+		if !isHealthy(pod) {
+			state = "unavailable"
+		}
+		out = append(out, fmt.Sprintf("%s=%s(%s)", pod.Name, revisionOf(pod), state))
+	}
+	return out
 }

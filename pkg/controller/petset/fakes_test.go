@@ -29,6 +29,7 @@ import (
 	"time"
 
 	appsv1alpha1 "github.com/petsets/api/apps/v1alpha1"
+	appsv1 "k8s.io/api/apps/v1"
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -307,6 +308,19 @@ func (om *fakeObjectManager) DeletePod(_ context.Context, pod *v1.Pod) error {
 		}
 	case isTerminated(current) && ordinal < replicasOf(set):
 		// A Failed or Succeeded pet in range is replaced.
+	case runsOlderTemplate(current, set) && set.Spec.UpdateStrategy.Type == appsv1alpha1.RollingUpdatePetSetStrategyType:
+		// A rolling update: at or above the partition only (the
+		// budget is checked by the rollout matrix).
+		if ru := set.Spec.UpdateStrategy.RollingUpdate; ru != nil && ru.Partition != nil && ordinal < int(*ru.Partition) {
+			om.violate("pod %s below the partition %d deleted by the rolling update", pod.Name, *ru.Partition)
+		}
+	case runsOlderTemplate(current, set) && set.Spec.UpdateStrategy.Type == appsv1alpha1.RecreatePetSetStrategyType:
+		// Recreate deletes every older pet at once, unless one is paused.
+		for _, other := range om.serverPets() {
+			if isPaused(other) && !isTerminating(other) {
+				om.violate("pod %s deleted by Recreate while pet %s is paused", pod.Name, other.Name)
+			}
+		}
 	default:
 		// A scale down: highest first, each after the higher ones are
 		// gone; every pet in range healthy; no condemned pet paused.
@@ -526,6 +540,7 @@ type fixture struct {
 	om       *fakeObjectManager
 	su       *fakeStatusUpdater
 	fc       *fakeFinalizerControl
+	revs     *fakeRevisionControl
 	recorder *record.FakeRecorder
 	clock    *testingclock.FakeClock
 	exp      *petExpectations
@@ -549,7 +564,8 @@ func newFixture(t *testing.T, set *appsv1alpha1.PetSet) *fixture {
 	f.fc = &fakeFinalizerControl{f: f}
 	f.recorder = record.NewFakeRecorder(1000)
 	f.exp = newPetExpectations(f.clock)
-	f.control = newDefaultPetSetControl(newRealPetControl(f.om, f.recorder, f.exp), f.su, f.fc, f.exp,
+	f.revs = newFakeRevisionControl()
+	f.control = newDefaultPetSetControl(newRealPetControl(f.om, f.recorder, f.exp), f.revs, f.su, f.fc, f.exp,
 		f.recorder, f.clock, testMargin)
 	return f
 }
@@ -887,4 +903,108 @@ func claimNames(from, to int) []string {
 		out[i] = "www-" + out[i]
 	}
 	return out
+}
+
+// fakeRevisionControl is an in-memory store of ControllerRevisions; the
+// cache it lists from is always current.
+type fakeRevisionControl struct {
+	revisions map[string]*appsv1.ControllerRevision
+	version   int
+	deleted   []string
+	// failCreate fails every creation of a revision with this error.
+	failCreate error
+}
+
+func newFakeRevisionControl() *fakeRevisionControl {
+	return &fakeRevisionControl{revisions: map[string]*appsv1.ControllerRevision{}}
+}
+
+func (rc *fakeRevisionControl) ListRevisions(set *appsv1alpha1.PetSet) ([]*appsv1.ControllerRevision, error) {
+	var out []*appsv1.ControllerRevision
+	for _, rev := range rc.revisions {
+		if ref := metav1.GetControllerOfNoCopy(rev); ref != nil && ref.UID == set.UID {
+			out = append(out, rev)
+		}
+	}
+	return out, nil
+}
+
+func (rc *fakeRevisionControl) GetRevision(_ context.Context, namespace, name string) (*appsv1.ControllerRevision, error) {
+	rev, ok := rc.revisions[podKey(namespace, name)]
+	if !ok {
+		return nil, apierrors.NewNotFound(appsv1.Resource("controllerrevisions"), name)
+	}
+	return rev.DeepCopy(), nil
+}
+
+func (rc *fakeRevisionControl) CreateRevision(_ context.Context, rev *appsv1.ControllerRevision) (*appsv1.ControllerRevision, error) {
+	if rc.failCreate != nil {
+		return nil, rc.failCreate
+	}
+	key := podKey(rev.Namespace, rev.Name)
+	if _, ok := rc.revisions[key]; ok {
+		return nil, apierrors.NewAlreadyExists(appsv1.Resource("controllerrevisions"), rev.Name)
+	}
+	rev = rev.DeepCopy()
+	rc.version++
+	rev.ResourceVersion = strconv.Itoa(rc.version)
+	rev.UID = types.UID("rev-" + rev.Name)
+	rc.revisions[key] = rev
+	return rev.DeepCopy(), nil
+}
+
+func (rc *fakeRevisionControl) UpdateRevision(_ context.Context, rev *appsv1.ControllerRevision) (*appsv1.ControllerRevision, error) {
+	key := podKey(rev.Namespace, rev.Name)
+	old, ok := rc.revisions[key]
+	if !ok {
+		return nil, apierrors.NewNotFound(appsv1.Resource("controllerrevisions"), rev.Name)
+	}
+	if old.ResourceVersion != rev.ResourceVersion {
+		return nil, apierrors.NewConflict(appsv1.Resource("controllerrevisions"), rev.Name, fmt.Errorf("resourceVersion %s, not %s", old.ResourceVersion, rev.ResourceVersion))
+	}
+	rev = rev.DeepCopy()
+	rc.version++
+	rev.ResourceVersion = strconv.Itoa(rc.version)
+	rc.revisions[key] = rev
+	return rev.DeepCopy(), nil
+}
+
+func (rc *fakeRevisionControl) DeleteRevision(_ context.Context, rev *appsv1.ControllerRevision) error {
+	key := podKey(rev.Namespace, rev.Name)
+	if _, ok := rc.revisions[key]; !ok {
+		return apierrors.NewNotFound(appsv1.Resource("controllerrevisions"), rev.Name)
+	}
+	delete(rc.revisions, key)
+	rc.deleted = append(rc.deleted, rev.Name)
+	return nil
+}
+
+// settled returns status with the revision fields of a PetSet whose pets
+// all run its one revision: the revision the fake store holds last.
+func (f *fixture) settled(status appsv1alpha1.PetSetStatus) appsv1alpha1.PetSetStatus {
+	status.CurrentRevision = f.latestRevision()
+	status.UpdateRevision = status.CurrentRevision
+	status.CurrentReplicas, status.UpdatedReplicas = status.Replicas, status.Replicas
+	status.CollisionCount = ptrTo(int32(0))
+	return status
+}
+
+// latestRevision returns the name of the revision with the highest number.
+func (f *fixture) latestRevision() string {
+	var latest *appsv1.ControllerRevision
+	for _, rev := range f.revs.revisions {
+		if latest == nil || rev.Revision > latest.Revision {
+			latest = rev
+		}
+	}
+	if latest == nil {
+		return ""
+	}
+	return latest.Name
+}
+
+// runsOlderTemplate reports whether the pod's first container runs another
+// image than the PetSet's template: the tests change templates by image.
+func runsOlderTemplate(pod *v1.Pod, set *appsv1alpha1.PetSet) bool {
+	return pod.Spec.Containers[0].Image != set.Spec.Template.Spec.Containers[0].Image
 }

@@ -55,6 +55,9 @@ const (
 	// reasonPetStuckTerminating: teardown or scale down went on past a pet
 	// that stayed terminating beyond its grace period plus the margin.
 	reasonPetStuckTerminating = "PetStuckTerminating"
+	// reasonUpdatingPet: a pet running an older revision is deleted to be
+	// created again at the update revision.
+	reasonUpdatingPet = "UpdatingPet"
 )
 
 // petControlInterface performs the writes on pets: their pods and claims.
@@ -70,6 +73,9 @@ type petControlInterface interface {
 	AdoptPet(ctx context.Context, set *appsv1alpha1.PetSet, pod *v1.Pod) error
 	// RestoreIdentity puts the pet name and ordinal labels back on pod.
 	RestoreIdentity(ctx context.Context, set *appsv1alpha1.PetSet, pod *v1.Pod) error
+	// LabelRevision sets the controller-revision-hash label of pod to
+	// revision, in place.
+	LabelRevision(ctx context.Context, set *appsv1alpha1.PetSet, pod *v1.Pod, revision string) error
 	// EnsureClaims creates the claims of pod that do not exist.
 	EnsureClaims(ctx context.Context, set *appsv1alpha1.PetSet, pod *v1.Pod) error
 	// ReleasePet removes set's ownerReference from pod.
@@ -340,6 +346,26 @@ func (pc *realPetControl) RestoreIdentity(ctx context.Context, set *appsv1alpha1
 	}
 	klog.FromContext(ctx).V(2).Info("Restored pet identity labels", "petSet", klog.KObj(set), "pod", klog.KObj(pod))
 	pc.recorder.Eventf(set, v1.EventTypeNormal, reasonSuccessfulUpdate, "restore identity labels of Pod %s in PetSet %s successful", pod.Name, set.Name)
+	return nil
+}
+
+// LabelRevision labels a pet that has no controller-revision-hash label
+// with the revision it runs, without restarting it.
+func (pc *realPetControl) LabelRevision(ctx context.Context, set *appsv1alpha1.PetSet, pod *v1.Pod, revision string) error {
+	patch, err := json.Marshal(labelsPatch{Metadata: labelsPatchMeta{
+		Labels: map[string]string{appsv1alpha1.ControllerRevisionHashLabel: revision}, UID: pod.UID}})
+	if err != nil {
+		return fmt.Errorf("build revision label patch for pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	if err := pc.objects.PatchPod(ctx, pod.Namespace, pod.Name, patch); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		err = fmt.Errorf("label pod %s/%s with revision %s: %w", pod.Namespace, pod.Name, revision, err)
+		pc.recorder.Eventf(set, v1.EventTypeWarning, reasonFailedUpdate, "%v", err)
+		return err
+	}
+	klog.FromContext(ctx).V(2).Info("Labelled pet with its revision", "petSet", klog.KObj(set), "pod", klog.KObj(pod), "revision", revision)
 	return nil
 }
 

@@ -173,15 +173,6 @@ func identityLabels(set *appsv1alpha1.PetSet, ordinal int) map[string]string {
 	}
 }
 
-// petLabels returns the labels of the pet with the given ordinal: the
-// template's labels plus the identity labels.
-func petLabels(set *appsv1alpha1.PetSet, ordinal int) map[string]string {
-	l := make(map[string]string, len(set.Spec.Template.Labels)+2)
-	maps.Copy(l, set.Spec.Template.Labels)
-	maps.Copy(l, identityLabels(set, ordinal))
-	return l
-}
-
 // claimLabels returns the labels that tie a claim to its PetSet and claim
 // template.
 func claimLabels(set *appsv1alpha1.PetSet, template string) map[string]string {
@@ -225,13 +216,26 @@ func newPetClaims(set *appsv1alpha1.PetSet, ordinal int) map[string]*v1.Persiste
 // labels), its storage (one volume per claim template) and the controller
 // ownerReference.
 func newPet(set *appsv1alpha1.PetSet, ordinal int) *v1.Pod {
+	return newPetFromTemplate(set, &set.Spec.Template, ordinal, "")
+}
+
+// newPetFromTemplate builds the pod of the pet with the given ordinal from
+// template (the template a revision holds), labelled with the revision's
+// name when it is not empty.
+func newPetFromTemplate(set *appsv1alpha1.PetSet, from *v1.PodTemplateSpec, ordinal int, revision string) *v1.Pod {
 	name := getPetName(set, ordinal)
-	template := set.Spec.Template.DeepCopy()
+	template := from.DeepCopy()
+	l := make(map[string]string, len(template.Labels)+3)
+	maps.Copy(l, template.Labels)
+	maps.Copy(l, identityLabels(set, ordinal))
+	if revision != "" {
+		l[appsv1alpha1.ControllerRevisionHashLabel] = revision
+	}
 	pod := &v1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:            name,
 			Namespace:       set.Namespace,
-			Labels:          petLabels(set, ordinal),
+			Labels:          l,
 			Annotations:     template.Annotations,
 			Finalizers:      template.Finalizers,
 			OwnerReferences: []metav1.OwnerReference{*newControllerRef(set)},

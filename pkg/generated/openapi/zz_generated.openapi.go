@@ -40,6 +40,8 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1alpha1.PetSetList{}.OpenAPIModelName():                       schema_petsets_api_apps_v1alpha1_PetSetList(ref),
 		v1alpha1.PetSetSpec{}.OpenAPIModelName():                       schema_petsets_api_apps_v1alpha1_PetSetSpec(ref),
 		v1alpha1.PetSetStatus{}.OpenAPIModelName():                     schema_petsets_api_apps_v1alpha1_PetSetStatus(ref),
+		v1alpha1.PetSetUpdateStrategy{}.OpenAPIModelName():             schema_petsets_api_apps_v1alpha1_PetSetUpdateStrategy(ref),
+		v1alpha1.RollingUpdatePetSetStrategy{}.OpenAPIModelName():      schema_petsets_api_apps_v1alpha1_RollingUpdatePetSetStrategy(ref),
 		v1.ContainerResourceMetricSource{}.OpenAPIModelName():          schema_k8sio_api_autoscaling_v1_ContainerResourceMetricSource(ref),
 		v1.ContainerResourceMetricStatus{}.OpenAPIModelName():          schema_k8sio_api_autoscaling_v1_ContainerResourceMetricStatus(ref),
 		v1.CrossVersionObjectReference{}.OpenAPIModelName():            schema_k8sio_api_autoscaling_v1_CrossVersionObjectReference(ref),
@@ -519,12 +521,26 @@ func schema_petsets_api_apps_v1alpha1_PetSetSpec(ref common.ReferenceCallback) c
 							Format:      "",
 						},
 					},
+					"updateStrategy": {
+						SchemaProps: spec.SchemaProps{
+							Description: "UpdateStrategy says how a change of the pod template reaches the pets. The default, OnDelete, is the Kubernetes 1.4 behaviour: a pet gets the new template when it is deleted and created again.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(v1alpha1.PetSetUpdateStrategy{}.OpenAPIModelName()),
+						},
+					},
+					"revisionHistoryLimit": {
+						SchemaProps: spec.SchemaProps{
+							Description: "RevisionHistoryLimit is the number of revisions of the pod template kept as ControllerRevisions besides those the pets and the status use. Defaults to 10.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
 				},
 				Required: []string{"template", "serviceName"},
 			},
 		},
 		Dependencies: []string{
-			corev1.PersistentVolumeClaim{}.OpenAPIModelName(), corev1.PodTemplateSpec{}.OpenAPIModelName(), metav1.LabelSelector{}.OpenAPIModelName()},
+			v1alpha1.PetSetUpdateStrategy{}.OpenAPIModelName(), corev1.PersistentVolumeClaim{}.OpenAPIModelName(), corev1.PodTemplateSpec{}.OpenAPIModelName(), metav1.LabelSelector{}.OpenAPIModelName()},
 	}
 }
 
@@ -557,10 +573,102 @@ func schema_petsets_api_apps_v1alpha1_PetSetStatus(ref common.ReferenceCallback)
 							Format:      "int32",
 						},
 					},
+					"currentReplicas": {
+						SchemaProps: spec.SchemaProps{
+							Description: "CurrentReplicas is the number of pets that run currentRevision.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"updatedReplicas": {
+						SchemaProps: spec.SchemaProps{
+							Description: "UpdatedReplicas is the number of pets that run updateRevision.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"currentRevision": {
+						SchemaProps: spec.SchemaProps{
+							Description: "CurrentRevision is the name of the ControllerRevision of the template the pets ran before the update in progress: the revision of every pet once an update is complete.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"updateRevision": {
+						SchemaProps: spec.SchemaProps{
+							Description: "UpdateRevision is the name of the ControllerRevision of the current pod template.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"collisionCount": {
+						SchemaProps: spec.SchemaProps{
+							Description: "CollisionCount counts the hash collisions of the PetSet's revision names; it goes into the hash of the next revision name. It never decreases.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
 				},
 				Required: []string{"replicas"},
 			},
 		},
+	}
+}
+
+func schema_petsets_api_apps_v1alpha1_PetSetUpdateStrategy(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "PetSetUpdateStrategy says how a change of the pod template reaches the pets.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"type": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Type is OnDelete (the default), RollingUpdate or Recreate.\n\nPossible enum values:\n - `\"OnDelete\"` gives a pet the current template only when it is deleted (by the user, or because it Failed) and created again. It is the default, and the Kubernetes 1.4 behaviour.\n - `\"Recreate\"` deletes every pet that runs an older template, waits until none remains, then creates the pets again in order.\n - `\"RollingUpdate\"` replaces the pets that run an older template from the highest ordinal down to the partition, never more than maxUnavailable unavailable at once.",
+							Type:        []string{"string"},
+							Format:      "",
+							Enum:        []interface{}{"OnDelete", "Recreate", "RollingUpdate"},
+						},
+					},
+					"rollingUpdate": {
+						SchemaProps: spec.SchemaProps{
+							Description: "RollingUpdate tunes the RollingUpdate strategy; only with it.",
+							Ref:         ref(v1alpha1.RollingUpdatePetSetStrategy{}.OpenAPIModelName()),
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.RollingUpdatePetSetStrategy{}.OpenAPIModelName()},
+	}
+}
+
+func schema_petsets_api_apps_v1alpha1_RollingUpdatePetSetStrategy(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "RollingUpdatePetSetStrategy tunes a rolling update.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"partition": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Partition: pets whose ordinal is below it keep the current revision during a rolling update, even when they are deleted. Defaults to 0.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"maxUnavailable": {
+						SchemaProps: spec.SchemaProps{
+							Description: "MaxUnavailable is how many pets may be unavailable at once during a rolling update, counting pets that are already unavailable: a number of at least 1, or a percentage of spec.replicas, rounded down with a minimum of 1. Defaults to 1.",
+							Ref:         ref(intstr.IntOrString{}.OpenAPIModelName()),
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			intstr.IntOrString{}.OpenAPIModelName()},
 	}
 }
 

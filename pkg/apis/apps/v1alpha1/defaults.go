@@ -20,6 +20,7 @@ import (
 	appsv1alpha1 "github.com/petsets/api/apps/v1alpha1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 func addDefaultingFuncs(scheme *runtime.Scheme) error {
@@ -43,6 +44,26 @@ func SetDefaults_PetSet(obj *appsv1alpha1.PetSet) {
 	}
 	if obj.Spec.Replicas == nil {
 		obj.Spec.Replicas = new(int32(1))
+	}
+	// Later additions, each keeping the 1.4 behaviour by default: a
+	// template change reaches a pet when it is deleted.
+	strategy := &obj.Spec.UpdateStrategy
+	if strategy.Type == "" {
+		strategy.Type = appsv1alpha1.OnDeletePetSetStrategyType
+	}
+	if strategy.Type == appsv1alpha1.RollingUpdatePetSetStrategyType {
+		if strategy.RollingUpdate == nil {
+			strategy.RollingUpdate = &appsv1alpha1.RollingUpdatePetSetStrategy{}
+		}
+		if strategy.RollingUpdate.Partition == nil {
+			strategy.RollingUpdate.Partition = new(int32(0))
+		}
+		if strategy.RollingUpdate.MaxUnavailable == nil {
+			strategy.RollingUpdate.MaxUnavailable = new(intstr.FromInt32(1))
+		}
+	}
+	if obj.Spec.RevisionHistoryLimit == nil {
+		obj.Spec.RevisionHistoryLimit = new(int32(10))
 	}
 }
 

@@ -30,6 +30,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/yaml"
 )
 
@@ -151,6 +152,54 @@ func TestSetObjectDefaultsPetSetCopiesLabels(t *testing.T) {
 	}
 	if got := p.Labels["app"]; got != "nginx" {
 		t.Errorf("the PetSet labels share the template labels: app = %q after changing the template", got)
+	}
+}
+
+func TestSetObjectDefaultsUpdateStrategy(t *testing.T) {
+	one, zero, ten, three := intstr.FromInt32(1), int32(0), int32(10), int32(3)
+	half := intstr.FromString("50%")
+	for _, tc := range []struct {
+		name         string
+		strategy     appsv1alpha1.PetSetUpdateStrategy
+		historyLimit *int32
+		want         appsv1alpha1.PetSetUpdateStrategy
+		wantLimit    int32
+	}{{
+		name:      "none: OnDelete, the 1.4 behaviour",
+		want:      appsv1alpha1.PetSetUpdateStrategy{Type: appsv1alpha1.OnDeletePetSetStrategyType},
+		wantLimit: ten,
+	}, {
+		name:     "RollingUpdate alone gets partition 0 and maxUnavailable 1",
+		strategy: appsv1alpha1.PetSetUpdateStrategy{Type: appsv1alpha1.RollingUpdatePetSetStrategyType},
+		want: appsv1alpha1.PetSetUpdateStrategy{Type: appsv1alpha1.RollingUpdatePetSetStrategyType,
+			RollingUpdate: &appsv1alpha1.RollingUpdatePetSetStrategy{Partition: &zero, MaxUnavailable: &one}},
+		wantLimit: ten,
+	}, {
+		name: "explicit values are kept",
+		strategy: appsv1alpha1.PetSetUpdateStrategy{Type: appsv1alpha1.RollingUpdatePetSetStrategyType,
+			RollingUpdate: &appsv1alpha1.RollingUpdatePetSetStrategy{Partition: &three, MaxUnavailable: &half}},
+		historyLimit: &zero,
+		want: appsv1alpha1.PetSetUpdateStrategy{Type: appsv1alpha1.RollingUpdatePetSetStrategyType,
+			RollingUpdate: &appsv1alpha1.RollingUpdatePetSetStrategy{Partition: &three, MaxUnavailable: &half}},
+		wantLimit: zero,
+	}, {
+		name:      "Recreate gets no rollingUpdate",
+		strategy:  appsv1alpha1.PetSetUpdateStrategy{Type: appsv1alpha1.RecreatePetSetStrategyType},
+		want:      appsv1alpha1.PetSetUpdateStrategy{Type: appsv1alpha1.RecreatePetSetStrategyType},
+		wantLimit: ten,
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := minimalPetSet(map[string]string{"app": "nginx"})
+			p.Spec.UpdateStrategy = tc.strategy
+			p.Spec.RevisionHistoryLimit = tc.historyLimit
+			v1alpha1.SetObjectDefaults_PetSet(p)
+			if diff := cmp.Diff(tc.want, p.Spec.UpdateStrategy); diff != "" {
+				t.Errorf("updateStrategy (-want +got):\n%s", diff)
+			}
+			if p.Spec.RevisionHistoryLimit == nil || *p.Spec.RevisionHistoryLimit != tc.wantLimit {
+				t.Errorf("revisionHistoryLimit %v, want %d", p.Spec.RevisionHistoryLimit, tc.wantLimit)
+			}
+		})
 	}
 }
 

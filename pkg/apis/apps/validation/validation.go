@@ -30,7 +30,6 @@ package validation
 import (
 	"fmt"
 	"math"
-	"reflect"
 	"strconv"
 	"strings"
 
@@ -42,6 +41,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/sets"
 	utilvalidation "k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -53,7 +53,7 @@ import (
 
 // ForbiddenUpdateMessage is the detail of the errors refusing a change to a
 // part of the spec that is fixed once the PetSet exists.
-const ForbiddenUpdateMessage = "updates to petset spec for fields other than 'replicas' and the pod template's 'containers' are forbidden"
+const ForbiddenUpdateMessage = "updates to petset spec for fields other than 'replicas', 'template', 'updateStrategy' and 'revisionHistoryLimit' are forbidden"
 
 // ValidatePetSetName checks the name of a PetSet. It must be a DNS-1123
 // label: it is the stem of the pets' pod names and host names. Prefix
@@ -192,9 +192,11 @@ func validateReservedLabels(spec, oldSpec *apps.PetSetSpec, fldPath *field.Path)
 }
 
 // ValidatePetSetUpdate validates an update of a PetSet: the new object must
-// be valid, and once a PetSet exists only spec.replicas and the containers of
-// the pod template may change (their number stays fixed). The PetSet's own
-// metadata (labels, annotations, ...) follows the usual update rules.
+// be valid, and once a PetSet exists only spec.replicas, spec.template (as a
+// whole; its labels must still match the selector), spec.updateStrategy and
+// spec.revisionHistoryLimit may change, as for an apps/v1 StatefulSet. The
+// PetSet's own metadata (labels, annotations, ...) follows the usual update
+// rules.
 //
 // Problems the stored object already had (reserved label keys included) are
 // not reported again, so that a PetSet stored under older, looser rules can
@@ -216,7 +218,15 @@ func ValidatePetSetUpdate(petSet, oldPetSet *apps.PetSet) field.ErrorList {
 // subresource.
 func ValidatePetSetStatusUpdate(petSet, oldPetSet *apps.PetSet) field.ErrorList {
 	allErrs := apimachineryvalidation.ValidateObjectMetaUpdate(&petSet.ObjectMeta, &oldPetSet.ObjectMeta, field.NewPath("metadata"))
-	allErrs = append(allErrs, validatePetSetStatus(&petSet.Status, field.NewPath("status"))...)
+	statusPath := field.NewPath("status")
+	allErrs = append(allErrs, validatePetSetStatus(&petSet.Status, statusPath)...)
+	if n, old := petSet.Status.CollisionCount, oldPetSet.Status.CollisionCount; old != nil && (n == nil || *n < *old) {
+		var value any
+		if n != nil {
+			value = *n
+		}
+		allErrs = append(allErrs, field.Invalid(statusPath.Child("collisionCount"), value, "cannot be decreased"))
+	}
 	return allErrs
 }
 
@@ -248,7 +258,68 @@ func validatePetSetSpec(spec, oldSpec *apps.PetSetSpec, fldPath *field.Path) fie
 	}
 	allErrs = append(allErrs, validatePodTemplate(&spec.Template, oldTemplate, selector, claimNames, fldPath.Child("template"))...)
 
+	allErrs = append(allErrs, validateUpdateStrategy(&spec.UpdateStrategy, fldPath.Child("updateStrategy"))...)
+	if spec.RevisionHistoryLimit != nil {
+		allErrs = append(allErrs, apimachineryvalidation.ValidateNonnegativeField(int64(*spec.RevisionHistoryLimit), fldPath.Child("revisionHistoryLimit"))...)
+	}
 	return allErrs
+}
+
+// supportedUpdateStrategies are the values of spec.updateStrategy.type.
+var supportedUpdateStrategies = []string{
+	string(apps.OnDeletePetSetStrategyType),
+	string(apps.RollingUpdatePetSetStrategyType),
+	string(apps.RecreatePetSetStrategyType),
+}
+
+// validateUpdateStrategy checks spec.updateStrategy: a known type (empty
+// means the default, OnDelete), rollingUpdate only with RollingUpdate, a
+// partition >= 0 and a maxUnavailable that is a number >= 1 or a percentage
+// between 1% and 100%, as apps/v1 requires.
+func validateUpdateStrategy(strategy *apps.PetSetUpdateStrategy, fldPath *field.Path) field.ErrorList {
+	var allErrs field.ErrorList
+	switch strategy.Type {
+	case "", apps.OnDeletePetSetStrategyType, apps.RecreatePetSetStrategyType:
+		if strategy.RollingUpdate != nil {
+			allErrs = append(allErrs, field.Forbidden(fldPath.Child("rollingUpdate"),
+				fmt.Sprintf("only allowed for updateStrategy '%s'", apps.RollingUpdatePetSetStrategyType)))
+		}
+	case apps.RollingUpdatePetSetStrategyType:
+		if ru := strategy.RollingUpdate; ru != nil {
+			ruPath := fldPath.Child("rollingUpdate")
+			if ru.Partition != nil {
+				allErrs = append(allErrs, apimachineryvalidation.ValidateNonnegativeField(int64(*ru.Partition), ruPath.Child("partition"))...)
+			}
+			if ru.MaxUnavailable != nil {
+				allErrs = append(allErrs, validateMaxUnavailable(ru.MaxUnavailable, ruPath.Child("maxUnavailable"))...)
+			}
+		}
+	default:
+		allErrs = append(allErrs, field.NotSupported(fldPath.Child("type"), strategy.Type, supportedUpdateStrategies))
+	}
+	return allErrs
+}
+
+// validateMaxUnavailable accepts an integer >= 1 or a percentage "N%" with
+// 1 <= N <= 100.
+func validateMaxUnavailable(v *intstr.IntOrString, fldPath *field.Path) field.ErrorList {
+	switch v.Type {
+	case intstr.Int:
+		if v.IntVal < 1 {
+			return field.ErrorList{field.Invalid(fldPath, v.IntVal, "must be greater than or equal to 1")}
+		}
+	case intstr.String:
+		if len(utilvalidation.IsValidPercent(v.StrVal)) > 0 {
+			return field.ErrorList{field.Invalid(fldPath, v.StrVal, "must be an integer or a percentage (e.g. '5%')")}
+		}
+		n, err := strconv.Atoi(strings.TrimSuffix(v.StrVal, "%"))
+		if err != nil || n < 1 || n > 100 {
+			return field.ErrorList{field.Invalid(fldPath, v.StrVal, "must be a percentage between 1% and 100%")}
+		}
+	default:
+		return field.ErrorList{field.Invalid(fldPath, v, "must be an integer or a percentage (e.g. '5%')")}
+	}
+	return nil
 }
 
 // validateSelector checks that the selector is set, valid and not empty, and
@@ -405,8 +476,9 @@ func claimVolume(name string) corev1.Volume {
 	}
 }
 
-// validatePetSetSpecUpdate refuses every change of the spec but those of
-// spec.replicas and of the pod template's containers, naming each changed
+// validatePetSetSpecUpdate refuses, as apps/v1 does for StatefulSets, every
+// change of the spec but those of spec.replicas, spec.template,
+// spec.updateStrategy and spec.revisionHistoryLimit, naming each changed
 // field.
 func validatePetSetSpecUpdate(spec, oldSpec *apps.PetSetSpec, fldPath *field.Path) field.ErrorList {
 	var allErrs field.ErrorList
@@ -419,62 +491,7 @@ func validatePetSetSpecUpdate(spec, oldSpec *apps.PetSetSpec, fldPath *field.Pat
 	if !apiequality.Semantic.DeepEqual(spec.VolumeClaimTemplates, oldSpec.VolumeClaimTemplates) {
 		allErrs = append(allErrs, field.Forbidden(fldPath.Child("volumeClaimTemplates"), ForbiddenUpdateMessage))
 	}
-
-	templatePath := fldPath.Child("template")
-	allErrs = append(allErrs, forbidChangedFields(&spec.Template.ObjectMeta, &oldSpec.Template.ObjectMeta, templatePath.Child("metadata"))...)
-	specPath := templatePath.Child("spec")
-	allErrs = append(allErrs, forbidChangedFields(&spec.Template.Spec, &oldSpec.Template.Spec, specPath, "containers")...)
-	if n, oldN := len(spec.Template.Spec.Containers), len(oldSpec.Template.Spec.Containers); n != oldN {
-		allErrs = append(allErrs, field.Forbidden(specPath.Child("containers"), fmt.Sprintf("the number of containers may not change (from %d to %d): %s", oldN, n, ForbiddenUpdateMessage)))
-	}
 	return allErrs
-}
-
-// forbidChangedFields compares two structs field by field (semantically, so
-// that equal quantities written differently are equal) and returns a
-// Forbidden error, under the field's JSON name, for each field that differs,
-// except the allowed ones (given by JSON name).
-func forbidChangedFields[T any](obj, oldObj *T, fldPath *field.Path, allowed ...string) field.ErrorList {
-	return forbidChangedStructFields(reflect.ValueOf(obj).Elem(), reflect.ValueOf(oldObj).Elem(), fldPath, sets.New(allowed...))
-}
-
-func forbidChangedStructFields(v, oldV reflect.Value, fldPath *field.Path, allowed sets.Set[string]) field.ErrorList {
-	var allErrs field.ErrorList
-	t := v.Type()
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		name, inline := jsonFieldName(f)
-		if inline && f.Type.Kind() == reflect.Struct {
-			allErrs = append(allErrs, forbidChangedStructFields(v.Field(i), oldV.Field(i), fldPath, allowed)...)
-			continue
-		}
-		if allowed.Has(name) {
-			continue
-		}
-		if !apiequality.Semantic.DeepEqual(v.Field(i).Interface(), oldV.Field(i).Interface()) {
-			allErrs = append(allErrs, field.Forbidden(fldPath.Child(name), ForbiddenUpdateMessage))
-		}
-	}
-	return allErrs
-}
-
-// jsonFieldName returns the name a struct field is serialized under, and
-// whether it is inlined in its parent.
-func jsonFieldName(f reflect.StructField) (string, bool) {
-	name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
-	inline := f.Anonymous && name == ""
-	for _, opt := range strings.Split(opts, ",") {
-		if opt == "inline" {
-			inline = true
-		}
-	}
-	if name == "" || name == "-" {
-		name = f.Name
-	}
-	return name, inline
 }
 
 // withoutPreexisting drops from errs the errors the old object has as well.
@@ -506,6 +523,18 @@ func validatePetSetStatus(status *apps.PetSetStatus, fldPath *field.Path) field.
 	}
 	if status.ObservedGeneration != nil {
 		allErrs = append(allErrs, apimachineryvalidation.ValidateNonnegativeField(*status.ObservedGeneration, fldPath.Child("observedGeneration"))...)
+	}
+	for _, c := range []struct {
+		name  string
+		value int32
+	}{{"currentReplicas", status.CurrentReplicas}, {"updatedReplicas", status.UpdatedReplicas}} {
+		allErrs = append(allErrs, apimachineryvalidation.ValidateNonnegativeField(int64(c.value), fldPath.Child(c.name))...)
+		if c.value > status.Replicas {
+			allErrs = append(allErrs, field.Invalid(fldPath.Child(c.name), c.value, "cannot be greater than status.replicas"))
+		}
+	}
+	if status.CollisionCount != nil {
+		allErrs = append(allErrs, apimachineryvalidation.ValidateNonnegativeField(int64(*status.CollisionCount), fldPath.Child("collisionCount"))...)
 	}
 	return allErrs
 }

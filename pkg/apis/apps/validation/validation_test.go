@@ -146,6 +146,77 @@ func TestValidatePetSet(t *testing.T) {
 		name:   "zero replicas",
 		mutate: func(p *appsv1alpha1.PetSet) { p.Spec.Replicas = new(int32(0)) },
 	}, {
+		name: "rolling update with partition and percentage",
+		mutate: func(p *appsv1alpha1.PetSet) {
+			p.Spec.UpdateStrategy = appsv1alpha1.PetSetUpdateStrategy{Type: appsv1alpha1.RollingUpdatePetSetStrategyType,
+				RollingUpdate: &appsv1alpha1.RollingUpdatePetSetStrategy{Partition: new(int32(2)), MaxUnavailable: new(intstr.FromString("100%"))}}
+		},
+	}, {
+		name:   "recreate",
+		mutate: func(p *appsv1alpha1.PetSet) { p.Spec.UpdateStrategy.Type = appsv1alpha1.RecreatePetSetStrategyType },
+	}, {
+		name:   "unknown update strategy",
+		mutate: func(p *appsv1alpha1.PetSet) { p.Spec.UpdateStrategy.Type = "Sometimes" },
+		want:   []fieldError{{field.ErrorTypeNotSupported, "spec.updateStrategy.type"}},
+	}, {
+		name: "rollingUpdate with OnDelete",
+		mutate: func(p *appsv1alpha1.PetSet) {
+			p.Spec.UpdateStrategy = appsv1alpha1.PetSetUpdateStrategy{Type: appsv1alpha1.OnDeletePetSetStrategyType,
+				RollingUpdate: &appsv1alpha1.RollingUpdatePetSetStrategy{Partition: new(int32(1))}}
+		},
+		want: []fieldError{{field.ErrorTypeForbidden, "spec.updateStrategy.rollingUpdate"}},
+	}, {
+		name: "rollingUpdate with Recreate",
+		mutate: func(p *appsv1alpha1.PetSet) {
+			p.Spec.UpdateStrategy = appsv1alpha1.PetSetUpdateStrategy{Type: appsv1alpha1.RecreatePetSetStrategyType,
+				RollingUpdate: &appsv1alpha1.RollingUpdatePetSetStrategy{}}
+		},
+		want: []fieldError{{field.ErrorTypeForbidden, "spec.updateStrategy.rollingUpdate"}},
+	}, {
+		name: "negative partition, zero maxUnavailable",
+		mutate: func(p *appsv1alpha1.PetSet) {
+			p.Spec.UpdateStrategy = appsv1alpha1.PetSetUpdateStrategy{Type: appsv1alpha1.RollingUpdatePetSetStrategyType,
+				RollingUpdate: &appsv1alpha1.RollingUpdatePetSetStrategy{Partition: new(int32(-1)), MaxUnavailable: new(intstr.FromInt32(0))}}
+		},
+		want: []fieldError{
+			{field.ErrorTypeInvalid, "spec.updateStrategy.rollingUpdate.partition"},
+			{field.ErrorTypeInvalid, "spec.updateStrategy.rollingUpdate.maxUnavailable"},
+		},
+	}, {
+		name: "maxUnavailable 0%",
+		mutate: func(p *appsv1alpha1.PetSet) {
+			p.Spec.UpdateStrategy = appsv1alpha1.PetSetUpdateStrategy{Type: appsv1alpha1.RollingUpdatePetSetStrategyType,
+				RollingUpdate: &appsv1alpha1.RollingUpdatePetSetStrategy{MaxUnavailable: new(intstr.FromString("0%"))}}
+		},
+		want: []fieldError{{field.ErrorTypeInvalid, "spec.updateStrategy.rollingUpdate.maxUnavailable"}},
+	}, {
+		name: "maxUnavailable over 100%",
+		mutate: func(p *appsv1alpha1.PetSet) {
+			p.Spec.UpdateStrategy = appsv1alpha1.PetSetUpdateStrategy{Type: appsv1alpha1.RollingUpdatePetSetStrategyType,
+				RollingUpdate: &appsv1alpha1.RollingUpdatePetSetStrategy{MaxUnavailable: new(intstr.FromString("101%"))}}
+		},
+		want: []fieldError{{field.ErrorTypeInvalid, "spec.updateStrategy.rollingUpdate.maxUnavailable"}},
+	}, {
+		name: "maxUnavailable not a percentage",
+		mutate: func(p *appsv1alpha1.PetSet) {
+			p.Spec.UpdateStrategy = appsv1alpha1.PetSetUpdateStrategy{Type: appsv1alpha1.RollingUpdatePetSetStrategyType,
+				RollingUpdate: &appsv1alpha1.RollingUpdatePetSetStrategy{MaxUnavailable: new(intstr.FromString("half"))}}
+		},
+		want: []fieldError{{field.ErrorTypeInvalid, "spec.updateStrategy.rollingUpdate.maxUnavailable"}},
+	}, {
+		name:   "negative revisionHistoryLimit",
+		mutate: func(p *appsv1alpha1.PetSet) { p.Spec.RevisionHistoryLimit = new(int32(-1)) },
+		want:   []fieldError{{field.ErrorTypeInvalid, "spec.revisionHistoryLimit"}},
+	}, {
+		name: "controller-revision-hash in the template labels",
+		mutate: func(p *appsv1alpha1.PetSet) {
+			p.Spec.Template.Labels[appsv1alpha1.ControllerRevisionHashLabel] = "web-1"
+		},
+		want: []fieldError{
+			{field.ErrorTypeForbidden, "spec.selector.matchLabels[controller-revision-hash]"},
+			{field.ErrorTypeForbidden, "spec.template.metadata.labels[controller-revision-hash]"},
+		},
+	}, {
 		name: "explicit selector matching a subset of the template labels",
 		mutate: func(p *appsv1alpha1.PetSet) {
 			p.Spec.Template.Labels["tier"] = "web"
@@ -497,13 +568,15 @@ func TestValidatePetSetUpdate(t *testing.T) {
 	}, {
 		name:   "template labels",
 		mutate: func(p *appsv1alpha1.PetSet) { p.Spec.Template.Labels["tier"] = "web" },
-		want:   []fieldError{forbidden("spec.template.metadata.labels")},
+	}, {
+		name:   "template labels that no longer match the selector",
+		mutate: func(p *appsv1alpha1.PetSet) { p.Spec.Template.Labels = map[string]string{"app": "apache"} },
+		want:   []fieldError{{field.ErrorTypeInvalid, "spec.template.metadata.labels"}},
 	}, {
 		name: "template annotations",
 		mutate: func(p *appsv1alpha1.PetSet) {
 			p.Spec.Template.Annotations[appsv1alpha1.PetSetInitAnnotation] = "false"
 		},
-		want: []fieldError{forbidden("spec.template.metadata.annotations")},
 	}, {
 		name: "volumeClaimTemplates",
 		mutate: func(p *appsv1alpha1.PetSet) {
@@ -521,32 +594,26 @@ func TestValidatePetSetUpdate(t *testing.T) {
 		mutate: func(p *appsv1alpha1.PetSet) {
 			p.Spec.Template.Spec.Volumes = []corev1.Volume{{Name: "cache", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
 		},
-		want: []fieldError{forbidden("spec.template.spec.volumes")},
 	}, {
 		name: "initContainers",
 		mutate: func(p *appsv1alpha1.PetSet) {
 			p.Spec.Template.Spec.InitContainers = []corev1.Container{{Name: "init", Image: "busybox"}}
 		},
-		want: []fieldError{forbidden("spec.template.spec.initContainers")},
 	}, {
 		name:   "terminationGracePeriodSeconds",
 		mutate: func(p *appsv1alpha1.PetSet) { p.Spec.Template.Spec.TerminationGracePeriodSeconds = new(int64(30)) },
-		want:   []fieldError{forbidden("spec.template.spec.terminationGracePeriodSeconds")},
 	}, {
 		name:   "nodeSelector",
 		mutate: func(p *appsv1alpha1.PetSet) { p.Spec.Template.Spec.NodeSelector = map[string]string{"disk": "ssd"} },
-		want:   []fieldError{forbidden("spec.template.spec.nodeSelector")},
 	}, {
 		name:   "hostname",
 		mutate: func(p *appsv1alpha1.PetSet) { p.Spec.Template.Spec.Hostname = "web" },
-		want:   []fieldError{forbidden("spec.template.spec.hostname")},
 	}, {
 		name: "serviceAccountName (defaulting keeps the deprecated alias in sync)",
 		mutate: func(p *appsv1alpha1.PetSet) {
 			p.Spec.Template.Spec.ServiceAccountName = "nginx"
 			p.Spec.Template.Spec.DeprecatedServiceAccount = ""
 		},
-		want: []fieldError{forbidden("spec.template.spec.serviceAccountName"), forbidden("spec.template.spec.serviceAccount")},
 	}, {
 		name: "each changed field is named",
 		mutate: func(p *appsv1alpha1.PetSet) {
@@ -556,24 +623,37 @@ func TestValidatePetSetUpdate(t *testing.T) {
 			p.Spec.Template.Spec.DNSPolicy = corev1.DNSDefault
 			p.Spec.Template.Spec.Volumes = []corev1.Volume{{Name: "cache", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
 		},
-		want: []fieldError{
-			forbidden("spec.serviceName"),
-			forbidden("spec.template.spec.volumes"),
-			forbidden("spec.template.spec.dnsPolicy"),
-		},
+		want: []fieldError{forbidden("spec.serviceName")},
 	}, {
 		name: "added container",
 		mutate: func(p *appsv1alpha1.PetSet) {
 			p.Spec.Template.Spec.Containers = append(p.Spec.Template.Spec.Containers, corev1.Container{Name: "sidecar", Image: "busybox"})
 		},
-		want: []fieldError{forbidden("spec.template.spec.containers")},
 	}, {
 		name:   "removed container",
 		mutate: func(p *appsv1alpha1.PetSet) { p.Spec.Template.Spec.Containers = nil },
-		want: []fieldError{
-			{field.ErrorTypeRequired, "spec.template.spec.containers"},
-			forbidden("spec.template.spec.containers"),
+		want:   []fieldError{{field.ErrorTypeRequired, "spec.template.spec.containers"}},
+	}, {
+		name: "updateStrategy",
+		mutate: func(p *appsv1alpha1.PetSet) {
+			p.Spec.UpdateStrategy = appsv1alpha1.PetSetUpdateStrategy{
+				Type: appsv1alpha1.RollingUpdatePetSetStrategyType,
+				RollingUpdate: &appsv1alpha1.RollingUpdatePetSetStrategy{
+					Partition: new(int32(1)), MaxUnavailable: new(intstr.FromString("50%")),
+				},
+			}
 		},
+	}, {
+		name:   "revisionHistoryLimit",
+		mutate: func(p *appsv1alpha1.PetSet) { p.Spec.RevisionHistoryLimit = new(int32(0)) },
+	}, {
+		name: "claim template labels (each immutable path is named)",
+		mutate: func(p *appsv1alpha1.PetSet) {
+			p.Spec.VolumeClaimTemplates[0].Labels = map[string]string{"tier": "data"}
+			p.Spec.Selector.MatchLabels["tier"] = "web"
+			p.Spec.Template.Labels["tier"] = "web"
+		},
+		want: []fieldError{forbidden("spec.selector"), forbidden("spec.volumeClaimTemplates")},
 	}, {
 		name:   "changed container made invalid",
 		mutate: func(p *appsv1alpha1.PetSet) { container(p).Image = "" },
@@ -631,15 +711,15 @@ func TestValidatePetSetUpdateToleratesStoredProblems(t *testing.T) {
 }
 
 // TestValidatePetSetUpdateEveryPodSpecField changes each field of the pod
-// spec in turn and expects exactly that field to be refused, under its
-// JSON name, except the containers, which may change.
+// spec in turn and expects no change of it to be refused as an update of a
+// fixed field: the template may change as a whole.
 func TestValidatePetSetUpdateEveryPodSpecField(t *testing.T) {
 	_, stored := storedAndUpdated(t, nil)
 	filler := randfill.New().NilChance(0).NumElements(1, 2).RandSource(rand.NewSource(1))
 	specType := reflect.TypeOf(corev1.PodSpec{})
 	for i := 0; i < specType.NumField(); i++ {
 		f := specType.Field(i)
-		name, _ := jsonFieldName(f)
+		name := f.Name
 		t.Run(name, func(t *testing.T) {
 			updated := stored.DeepCopy()
 			value := reflect.ValueOf(&updated.Spec.Template.Spec).Elem().Field(i)
@@ -657,11 +737,7 @@ func TestValidatePetSetUpdateEveryPodSpecField(t *testing.T) {
 					got = append(got, fieldError{err.Type, err.Field})
 				}
 			}
-			var want []fieldError
-			if name != "containers" {
-				want = []fieldError{{field.ErrorTypeForbidden, "spec.template.spec." + name}}
-			}
-			if diff := cmp.Diff(want, got); diff != "" {
+			if diff := cmp.Diff([]fieldError(nil), got); diff != "" {
 				t.Errorf("unexpected errors (-want +got):\n%s", diff)
 			}
 		})
@@ -676,7 +752,7 @@ func TestPetSetSpecFieldsCovered(t *testing.T) {
 	for i := 0; i < specType.NumField(); i++ {
 		names = append(names, specType.Field(i).Name)
 	}
-	want := []string{"Replicas", "Selector", "Template", "VolumeClaimTemplates", "ServiceName"}
+	want := []string{"Replicas", "Selector", "Template", "VolumeClaimTemplates", "ServiceName", "UpdateStrategy", "RevisionHistoryLimit"}
 	if diff := cmp.Diff(want, names); diff != "" {
 		t.Errorf("the PetSet spec fields changed; update validatePetSetSpecUpdate (-known +current):\n%s", diff)
 	}
@@ -702,6 +778,8 @@ func TestValidatePetSetStatusUpdate(t *testing.T) {
 		want: []fieldError{
 			{field.ErrorTypeInvalid, "status.replicas"},
 			{field.ErrorTypeInvalid, "status.readyReplicas"},
+			{field.ErrorTypeInvalid, "status.currentReplicas"},
+			{field.ErrorTypeInvalid, "status.updatedReplicas"},
 		},
 	}, {
 		name:   "negative ready replicas",
@@ -715,12 +793,51 @@ func TestValidatePetSetStatusUpdate(t *testing.T) {
 		name:   "negative observed generation",
 		status: apps.PetSetStatus{ObservedGeneration: new(int64(-1)), Replicas: 1},
 		want:   []fieldError{{field.ErrorTypeInvalid, "status.observedGeneration"}},
+	}, {
+		name: "revisions",
+		status: apps.PetSetStatus{Replicas: 3, CurrentReplicas: 1, UpdatedReplicas: 2,
+			CurrentRevision: "web-a", UpdateRevision: "web-b", CollisionCount: new(int32(2))},
+	}, {
+		name:   "negative revision counts",
+		status: apps.PetSetStatus{Replicas: 1, CurrentReplicas: -1, UpdatedReplicas: -1, CollisionCount: new(int32(-1))},
+		want: []fieldError{
+			{field.ErrorTypeInvalid, "status.currentReplicas"},
+			{field.ErrorTypeInvalid, "status.updatedReplicas"},
+			{field.ErrorTypeInvalid, "status.collisionCount"},
+		},
+	}, {
+		name:   "more current or updated than existing",
+		status: apps.PetSetStatus{Replicas: 1, CurrentReplicas: 2, UpdatedReplicas: 2},
+		want: []fieldError{
+			{field.ErrorTypeInvalid, "status.currentReplicas"},
+			{field.ErrorTypeInvalid, "status.updatedReplicas"},
+		},
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, stored := storedAndUpdated(t, nil)
 			updated := stored.DeepCopy()
 			updated.Status = tc.status
+			checkErrors(t, ValidatePetSetStatusUpdate(updated, stored), tc.want)
+		})
+	}
+
+	for _, tc := range []struct {
+		name     string
+		old, new *int32
+		want     []fieldError
+	}{
+		{name: "collisionCount set", new: new(int32(1))},
+		{name: "collisionCount increased", old: new(int32(1)), new: new(int32(2))},
+		{name: "collisionCount kept", old: new(int32(2)), new: new(int32(2))},
+		{name: "collisionCount decreased", old: new(int32(2)), new: new(int32(1)), want: []fieldError{{field.ErrorTypeInvalid, "status.collisionCount"}}},
+		{name: "collisionCount removed", old: new(int32(2)), want: []fieldError{{field.ErrorTypeInvalid, "status.collisionCount"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stored := storedAndUpdated(t, nil)
+			stored.Status.CollisionCount = tc.old
+			updated := stored.DeepCopy()
+			updated.Status.CollisionCount = tc.new
 			checkErrors(t, ValidatePetSetStatusUpdate(updated, stored), tc.want)
 		})
 	}
@@ -1016,10 +1133,9 @@ func TestValidatePetSetUpdateRatchetsReservedLabelKeys(t *testing.T) {
 			p.Finalizers = nil
 		},
 	}, {
-		name:   "a reserved key new to the template labels is refused besides the change",
+		name:   "a reserved key new to the template labels is refused",
 		mutate: func(p *apps.PetSet) { p.Spec.Template.Labels[appsv1alpha1.PetSetPodNameLabel] = "web-0" },
 		want: []fieldError{
-			fixed("spec.template.metadata.labels"),
 			reservedError("spec.template.metadata.labels[apps.petsets.io/pet-name]"),
 		},
 	}, {
@@ -1027,7 +1143,6 @@ func TestValidatePetSetUpdateRatchetsReservedLabelKeys(t *testing.T) {
 		stored: withReservedKeys,
 		mutate: func(p *apps.PetSet) { p.Spec.Template.Labels[appsv1alpha1.PetSetPodNameLabel] = "web-0" },
 		want: []fieldError{
-			fixed("spec.template.metadata.labels"),
 			reservedError("spec.template.metadata.labels[apps.petsets.io/pet-name]"),
 		},
 	}, {

@@ -396,18 +396,26 @@ func TestValidateUpdate(t *testing.T) {
 		},
 		want: []fieldError{forbidden("spec.volumeClaimTemplates")},
 	}, {
-		name:   "changing the template's annotations is forbidden at spec.template.metadata.annotations",
+		name:   "changing the template's annotations is allowed",
 		mutate: func(p *apps.PetSet) { p.Spec.Template.Annotations["pod.alpha.kubernetes.io/initialized"] = "false" },
-		want:   []fieldError{forbidden("spec.template.metadata.annotations")},
 	}, {
-		name: "adding a container is forbidden at spec.template.spec.containers",
+		name: "changing the update strategy and the revision history limit is allowed",
+		mutate: func(p *apps.PetSet) {
+			p.Spec.UpdateStrategy = apps.PetSetUpdateStrategy{Type: apps.RecreatePetSetStrategyType}
+			p.Spec.RevisionHistoryLimit = new(int32(1))
+		},
+	}, {
+		name:   "template labels that no longer match the selector are invalid",
+		mutate: func(p *apps.PetSet) { p.Spec.Template.Labels = map[string]string{"app": "apache"} },
+		want:   []fieldError{{field.ErrorTypeInvalid, "spec.template.metadata.labels"}},
+	}, {
+		name: "adding a container is allowed",
 		mutate: func(p *apps.PetSet) {
 			c := *p.Spec.Template.Spec.Containers[0].DeepCopy()
 			c.Name = "sidecar"
 			c.Ports = nil
 			p.Spec.Template.Spec.Containers = append(p.Spec.Template.Spec.Containers, c)
 		},
-		want: []fieldError{forbidden("spec.template.spec.containers")},
 	}, {
 		name:   "negative replicas are invalid at spec.replicas",
 		mutate: func(p *apps.PetSet) { p.Spec.Replicas = -1 },
@@ -460,7 +468,6 @@ func TestValidateUpdateKeepsOlderPetSetsUpdatable(t *testing.T) {
 		name:   "a reserved key the update adds is forbidden at its key",
 		mutate: func(p *apps.PetSet) { p.Spec.Template.Labels["apps.petsets.io/pet-ordinal"] = "0" },
 		want: []fieldError{
-			{field.ErrorTypeForbidden, "spec.template.metadata.labels"},
 			{field.ErrorTypeForbidden, "spec.template.metadata.labels[apps.petsets.io/pet-ordinal]"},
 		},
 	}}
@@ -488,9 +495,19 @@ func TestStatusStrategyValidateUpdate(t *testing.T) {
 		name:   "a consistent status is valid",
 		status: apps.PetSetStatus{ObservedGeneration: new(int64(3)), Replicas: 2, ReadyReplicas: 2},
 	}, {
-		name:   "negative status.replicas is invalid (and then below the ready count)",
+		name:   "negative status.replicas is invalid (and then below the ready, current and updated counts)",
 		status: apps.PetSetStatus{Replicas: -1},
-		want:   []fieldError{{field.ErrorTypeInvalid, "status.replicas"}, {field.ErrorTypeInvalid, "status.readyReplicas"}},
+		want: []fieldError{
+			{field.ErrorTypeInvalid, "status.replicas"}, {field.ErrorTypeInvalid, "status.readyReplicas"},
+			{field.ErrorTypeInvalid, "status.currentReplicas"}, {field.ErrorTypeInvalid, "status.updatedReplicas"},
+		},
+	}, {
+		name:   "revisions and their counts are kept",
+		status: apps.PetSetStatus{Replicas: 2, CurrentReplicas: 1, UpdatedReplicas: 1, CurrentRevision: "web-a", UpdateRevision: "web-b", CollisionCount: new(int32(1))},
+	}, {
+		name:   "more updated pets than pets is invalid at status.updatedReplicas",
+		status: apps.PetSetStatus{Replicas: 1, UpdatedReplicas: 2},
+		want:   []fieldError{{field.ErrorTypeInvalid, "status.updatedReplicas"}},
 	}, {
 		name:   "negative status.readyReplicas is invalid",
 		status: apps.PetSetStatus{Replicas: 1, ReadyReplicas: -1},

@@ -40,6 +40,10 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &appsv1alpha1.PetSetSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("PetSetStatus"):
 		return &appsv1alpha1.PetSetStatusApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("PetSetUpdateStrategy"):
+		return &appsv1alpha1.PetSetUpdateStrategyApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("RollingUpdatePetSetStrategy"):
+		return &appsv1alpha1.RollingUpdatePetSetStrategyApplyConfiguration{}
 
 		// Group=autoscaling, Version=v1
 	case v1.SchemeGroupVersion.WithKind("CrossVersionObjectReference"):

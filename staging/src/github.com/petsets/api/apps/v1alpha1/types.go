@@ -19,6 +19,7 @@ package v1alpha1
 import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 const (
@@ -50,6 +51,11 @@ const (
 	// runs the controller sets it on every PetSet it creates.
 	PetSetFinalizer = "apps.petsets.io/pets"
 
+	// ControllerRevisionHashLabel is set on every pet to the name of the
+	// ControllerRevision of the template it was created from, as apps/v1
+	// does.
+	ControllerRevisionHashLabel = "controller-revision-hash"
+
 	// MaxPetSetNameLength is the longest PetSet name whose pets can exist:
 	// "<petset>-<ordinal>" is a pod name, a hostname and a label value
 	// (at most 63 characters), and "<petset>-<10-character hash>" names the
@@ -65,6 +71,7 @@ var ReservedLabelKeys = []string{
 	PetSetPodOrdinalLabel,
 	PetSetClaimSetLabel,
 	PetSetClaimTemplateLabel,
+	ControllerRevisionHashLabel,
 }
 
 // +genclient
@@ -133,6 +140,64 @@ type PetSetSpec struct {
 	// pattern: pet-specific-string.serviceName.default.svc.cluster.local
 	// where "pet-specific-string" is managed by the PetSet controller.
 	ServiceName string `json:"serviceName"`
+
+	// UpdateStrategy says how a change of the pod template reaches the
+	// pets. The default, OnDelete, is the Kubernetes 1.4 behaviour: a pet
+	// gets the new template when it is deleted and created again.
+	// +optional
+	UpdateStrategy PetSetUpdateStrategy `json:"updateStrategy,omitempty"`
+
+	// RevisionHistoryLimit is the number of revisions of the pod template
+	// kept as ControllerRevisions besides those the pets and the status
+	// use. Defaults to 10.
+	// +optional
+	RevisionHistoryLimit *int32 `json:"revisionHistoryLimit,omitempty"`
+}
+
+// PetSetUpdateStrategyType names an update strategy.
+// +enum
+type PetSetUpdateStrategyType string
+
+const (
+	// OnDeletePetSetStrategyType gives a pet the current template only
+	// when it is deleted (by the user, or because it Failed) and created
+	// again. It is the default, and the Kubernetes 1.4 behaviour.
+	OnDeletePetSetStrategyType PetSetUpdateStrategyType = "OnDelete"
+	// RollingUpdatePetSetStrategyType replaces the pets that run an older
+	// template from the highest ordinal down to the partition, never more
+	// than maxUnavailable unavailable at once.
+	RollingUpdatePetSetStrategyType PetSetUpdateStrategyType = "RollingUpdate"
+	// RecreatePetSetStrategyType deletes every pet that runs an older
+	// template, waits until none remains, then creates the pets again in
+	// order.
+	RecreatePetSetStrategyType PetSetUpdateStrategyType = "Recreate"
+)
+
+// PetSetUpdateStrategy says how a change of the pod template reaches the
+// pets.
+type PetSetUpdateStrategy struct {
+	// Type is OnDelete (the default), RollingUpdate or Recreate.
+	// +optional
+	Type PetSetUpdateStrategyType `json:"type,omitempty"`
+
+	// RollingUpdate tunes the RollingUpdate strategy; only with it.
+	// +optional
+	RollingUpdate *RollingUpdatePetSetStrategy `json:"rollingUpdate,omitempty"`
+}
+
+// RollingUpdatePetSetStrategy tunes a rolling update.
+type RollingUpdatePetSetStrategy struct {
+	// Partition: pets whose ordinal is below it keep the current revision
+	// during a rolling update, even when they are deleted. Defaults to 0.
+	// +optional
+	Partition *int32 `json:"partition,omitempty"`
+
+	// MaxUnavailable is how many pets may be unavailable at once during a
+	// rolling update, counting pets that are already unavailable: a number
+	// of at least 1, or a percentage of spec.replicas, rounded down with a
+	// minimum of 1. Defaults to 1.
+	// +optional
+	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
 }
 
 // PetSetStatus represents the current state of a PetSet.
@@ -148,6 +213,31 @@ type PetSetStatus struct {
 	// ReadyReplicas is the number of pets that are Running and Ready.
 	// +optional
 	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+
+	// CurrentReplicas is the number of pets that run currentRevision.
+	// +optional
+	CurrentReplicas int32 `json:"currentReplicas,omitempty"`
+
+	// UpdatedReplicas is the number of pets that run updateRevision.
+	// +optional
+	UpdatedReplicas int32 `json:"updatedReplicas,omitempty"`
+
+	// CurrentRevision is the name of the ControllerRevision of the
+	// template the pets ran before the update in progress: the revision
+	// of every pet once an update is complete.
+	// +optional
+	CurrentRevision string `json:"currentRevision,omitempty"`
+
+	// UpdateRevision is the name of the ControllerRevision of the current
+	// pod template.
+	// +optional
+	UpdateRevision string `json:"updateRevision,omitempty"`
+
+	// CollisionCount counts the hash collisions of the PetSet's revision
+	// names; it goes into the hash of the next revision name. It never
+	// decreases.
+	// +optional
+	CollisionCount *int32 `json:"collisionCount,omitempty"`
 }
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object

@@ -40,3 +40,13 @@ func (in PetSetSpec) OpenAPIModelName() string {
 func (in PetSetStatus) OpenAPIModelName() string {
 	return "com.github.petsets.api.apps.v1alpha1.PetSetStatus"
 }
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in PetSetUpdateStrategy) OpenAPIModelName() string {
+	return "com.github.petsets.api.apps.v1alpha1.PetSetUpdateStrategy"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in RollingUpdatePetSetStrategy) OpenAPIModelName() string {
+	return "com.github.petsets.api.apps.v1alpha1.RollingUpdatePetSetStrategy"
+}

@@ -66,6 +66,9 @@ var schemaYAML = typed.YAMLObject(`types:
     - name: replicas
       type:
         scalar: numeric
+    - name: revisionHistoryLimit
+      type:
+        scalar: numeric
     - name: selector
       type:
         namedType: io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector
@@ -77,6 +80,10 @@ var schemaYAML = typed.YAMLObject(`types:
       type:
         namedType: io.k8s.api.core.v1.PodTemplateSpec
       default: {}
+    - name: updateStrategy
+      type:
+        namedType: com.github.petsets.api.apps.v1alpha1.PetSetUpdateStrategy
+      default: {}
     - name: volumeClaimTemplates
       type:
         list:
@@ -86,6 +93,15 @@ var schemaYAML = typed.YAMLObject(`types:
 - name: com.github.petsets.api.apps.v1alpha1.PetSetStatus
   map:
     fields:
+    - name: collisionCount
+      type:
+        scalar: numeric
+    - name: currentReplicas
+      type:
+        scalar: numeric
+    - name: currentRevision
+      type:
+        scalar: string
     - name: observedGeneration
       type:
         scalar: numeric
@@ -96,6 +112,30 @@ var schemaYAML = typed.YAMLObject(`types:
       type:
         scalar: numeric
       default: 0
+    - name: updateRevision
+      type:
+        scalar: string
+    - name: updatedReplicas
+      type:
+        scalar: numeric
+- name: com.github.petsets.api.apps.v1alpha1.PetSetUpdateStrategy
+  map:
+    fields:
+    - name: rollingUpdate
+      type:
+        namedType: com.github.petsets.api.apps.v1alpha1.RollingUpdatePetSetStrategy
+    - name: type
+      type:
+        scalar: string
+- name: com.github.petsets.api.apps.v1alpha1.RollingUpdatePetSetStrategy
+  map:
+    fields:
+    - name: maxUnavailable
+      type:
+        namedType: io.k8s.apimachinery.pkg.util.intstr.IntOrString
+    - name: partition
+      type:
+        scalar: numeric
 - name: io.k8s.api.autoscaling.v1.CrossVersionObjectReference
   map:
     fields:

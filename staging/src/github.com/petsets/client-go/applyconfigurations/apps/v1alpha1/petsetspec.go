@@ -55,6 +55,14 @@ type PetSetSpecApplyConfiguration struct {
 	// pattern: pet-specific-string.serviceName.default.svc.cluster.local
 	// where "pet-specific-string" is managed by the PetSet controller.
 	ServiceName *string `json:"serviceName,omitempty"`
+	// UpdateStrategy says how a change of the pod template reaches the
+	// pets. The default, OnDelete, is the Kubernetes 1.4 behaviour: a pet
+	// gets the new template when it is deleted and created again.
+	UpdateStrategy *PetSetUpdateStrategyApplyConfiguration `json:"updateStrategy,omitempty"`
+	// RevisionHistoryLimit is the number of revisions of the pod template
+	// kept as ControllerRevisions besides those the pets and the status
+	// use. Defaults to 10.
+	RevisionHistoryLimit *int32 `json:"revisionHistoryLimit,omitempty"`
 }
 
 // PetSetSpecApplyConfiguration constructs a declarative configuration of the PetSetSpec type for use with
@@ -105,5 +113,21 @@ func (b *PetSetSpecApplyConfiguration) WithVolumeClaimTemplates(values ...*corev
 // If called multiple times, the ServiceName field is set to the value of the last call.
 func (b *PetSetSpecApplyConfiguration) WithServiceName(value string) *PetSetSpecApplyConfiguration {
 	b.ServiceName = &value
+	return b
+}
+
+// WithUpdateStrategy sets the UpdateStrategy field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the UpdateStrategy field is set to the value of the last call.
+func (b *PetSetSpecApplyConfiguration) WithUpdateStrategy(value *PetSetUpdateStrategyApplyConfiguration) *PetSetSpecApplyConfiguration {
+	b.UpdateStrategy = value
+	return b
+}
+
+// WithRevisionHistoryLimit sets the RevisionHistoryLimit field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the RevisionHistoryLimit field is set to the value of the last call.
+func (b *PetSetSpecApplyConfiguration) WithRevisionHistoryLimit(value int32) *PetSetSpecApplyConfiguration {
+	b.RevisionHistoryLimit = &value
 	return b
 }

@@ -30,6 +30,21 @@ type PetSetStatusApplyConfiguration struct {
 	Replicas *int32 `json:"replicas,omitempty"`
 	// ReadyReplicas is the number of pets that are Running and Ready.
 	ReadyReplicas *int32 `json:"readyReplicas,omitempty"`
+	// CurrentReplicas is the number of pets that run currentRevision.
+	CurrentReplicas *int32 `json:"currentReplicas,omitempty"`
+	// UpdatedReplicas is the number of pets that run updateRevision.
+	UpdatedReplicas *int32 `json:"updatedReplicas,omitempty"`
+	// CurrentRevision is the name of the ControllerRevision of the
+	// template the pets ran before the update in progress: the revision
+	// of every pet once an update is complete.
+	CurrentRevision *string `json:"currentRevision,omitempty"`
+	// UpdateRevision is the name of the ControllerRevision of the current
+	// pod template.
+	UpdateRevision *string `json:"updateRevision,omitempty"`
+	// CollisionCount counts the hash collisions of the PetSet's revision
+	// names; it goes into the hash of the next revision name. It never
+	// decreases.
+	CollisionCount *int32 `json:"collisionCount,omitempty"`
 }
 
 // PetSetStatusApplyConfiguration constructs a declarative configuration of the PetSetStatus type for use with
@@ -59,5 +74,45 @@ func (b *PetSetStatusApplyConfiguration) WithReplicas(value int32) *PetSetStatus
 // If called multiple times, the ReadyReplicas field is set to the value of the last call.
 func (b *PetSetStatusApplyConfiguration) WithReadyReplicas(value int32) *PetSetStatusApplyConfiguration {
 	b.ReadyReplicas = &value
+	return b
+}
+
+// WithCurrentReplicas sets the CurrentReplicas field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the CurrentReplicas field is set to the value of the last call.
+func (b *PetSetStatusApplyConfiguration) WithCurrentReplicas(value int32) *PetSetStatusApplyConfiguration {
+	b.CurrentReplicas = &value
+	return b
+}
+
+// WithUpdatedReplicas sets the UpdatedReplicas field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the UpdatedReplicas field is set to the value of the last call.
+func (b *PetSetStatusApplyConfiguration) WithUpdatedReplicas(value int32) *PetSetStatusApplyConfiguration {
+	b.UpdatedReplicas = &value
+	return b
+}
+
+// WithCurrentRevision sets the CurrentRevision field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the CurrentRevision field is set to the value of the last call.
+func (b *PetSetStatusApplyConfiguration) WithCurrentRevision(value string) *PetSetStatusApplyConfiguration {
+	b.CurrentRevision = &value
+	return b
+}
+
+// WithUpdateRevision sets the UpdateRevision field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the UpdateRevision field is set to the value of the last call.
+func (b *PetSetStatusApplyConfiguration) WithUpdateRevision(value string) *PetSetStatusApplyConfiguration {
+	b.UpdateRevision = &value
+	return b
+}
+
+// WithCollisionCount sets the CollisionCount field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the CollisionCount field is set to the value of the last call.
+func (b *PetSetStatusApplyConfiguration) WithCollisionCount(value int32) *PetSetStatusApplyConfiguration {
+	b.CollisionCount = &value
 	return b
 }

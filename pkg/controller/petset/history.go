@@ -1,0 +1,452 @@
+/*
+Copyright The PetSet Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package petset
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"maps"
+	"slices"
+	"strings"
+
+	appsv1alpha1 "github.com/petsets/api/apps/v1alpha1"
+	appsv1 "k8s.io/api/apps/v1"
+	v1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/client-go/kubernetes"
+	appslisters "k8s.io/client-go/listers/apps/v1"
+	"k8s.io/klog/v2"
+
+	petsetdefaults "github.com/petsets/petset/pkg/apis/apps/v1alpha1"
+)
+
+// revisionHashLength is the length of the hash suffix of a revision name,
+// as apps/v1's.
+const revisionHashLength = 10
+
+// maxCollisionAttempts bounds the name collisions resolved within one sync;
+// the collision count is kept in the status, so the next sync goes on.
+const maxCollisionAttempts = 5
+
+// revisionControlInterface reads and writes the ControllerRevisions that
+// hold a PetSet's templates.
+type revisionControlInterface interface {
+	// ListRevisions returns the revisions set controls, from the cache.
+	ListRevisions(set *appsv1alpha1.PetSet) ([]*appsv1.ControllerRevision, error)
+	// GetRevision reads a revision from the API server.
+	GetRevision(ctx context.Context, namespace, name string) (*appsv1.ControllerRevision, error)
+	CreateRevision(ctx context.Context, rev *appsv1.ControllerRevision) (*appsv1.ControllerRevision, error)
+	UpdateRevision(ctx context.Context, rev *appsv1.ControllerRevision) (*appsv1.ControllerRevision, error)
+	DeleteRevision(ctx context.Context, rev *appsv1.ControllerRevision) error
+}
+
+// realRevisionControl implements revisionControlInterface with a clientset
+// and a ControllerRevision lister.
+type realRevisionControl struct {
+	client kubernetes.Interface
+	lister appslisters.ControllerRevisionLister
+}
+
+func (rc *realRevisionControl) ListRevisions(set *appsv1alpha1.PetSet) ([]*appsv1.ControllerRevision, error) {
+	selector, err := getSelector(set)
+	if err != nil {
+		return nil, err
+	}
+	all, err := rc.lister.ControllerRevisions(set.Namespace).List(selector)
+	if err != nil {
+		return nil, fmt.Errorf("list revisions of PetSet %s/%s: %w", set.Namespace, set.Name, err)
+	}
+	owned := make([]*appsv1.ControllerRevision, 0, len(all))
+	for _, rev := range all {
+		if ref := metav1.GetControllerOfNoCopy(rev); ref != nil && ref.UID == set.UID {
+			owned = append(owned, rev)
+		}
+	}
+	return owned, nil
+}
+
+func (rc *realRevisionControl) GetRevision(ctx context.Context, namespace, name string) (*appsv1.ControllerRevision, error) {
+	return rc.client.AppsV1().ControllerRevisions(namespace).Get(ctx, name, metav1.GetOptions{})
+}
+
+func (rc *realRevisionControl) CreateRevision(ctx context.Context, rev *appsv1.ControllerRevision) (*appsv1.ControllerRevision, error) {
+	return rc.client.AppsV1().ControllerRevisions(rev.Namespace).Create(ctx, rev, metav1.CreateOptions{})
+}
+
+func (rc *realRevisionControl) UpdateRevision(ctx context.Context, rev *appsv1.ControllerRevision) (*appsv1.ControllerRevision, error) {
+	return rc.client.AppsV1().ControllerRevisions(rev.Namespace).Update(ctx, rev, metav1.UpdateOptions{})
+}
+
+func (rc *realRevisionControl) DeleteRevision(ctx context.Context, rev *appsv1.ControllerRevision) error {
+	uid := rev.UID
+	return rc.client.AppsV1().ControllerRevisions(rev.Namespace).Delete(ctx, rev.Name,
+		metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+}
+
+// revisionData is what a revision holds: the pod template, under the path
+// it has in a PetSet, as apps/v1 does for StatefulSets.
+type revisionData struct {
+	Spec revisionSpec `json:"spec"`
+}
+
+type revisionSpec struct {
+	Template v1.PodTemplateSpec `json:"template"`
+}
+
+// hashRevision returns the 10-character hash of a revision's data and the
+// collision count. It only names revisions: whether a revision holds a
+// template is decided by comparing templates semantically.
+func hashRevision(data []byte, collisionCount int32) string {
+	h := fnv.New32a()
+	h.Write(data)
+	var count [4]byte
+	binary.BigEndian.PutUint32(count[:], uint32(collisionCount))
+	h.Write(count[:])
+	return rand.SafeEncodeString(fmt.Sprintf("%0*d", revisionHashLength, h.Sum32()))
+}
+
+// revisionName returns the name of the revision of set with the given hash.
+func revisionName(set *appsv1alpha1.PetSet, hash string) string {
+	return set.Name + "-" + hash
+}
+
+// newRevision returns the revision of set's current template with the given
+// collision count and revision number, owned by set.
+func newRevision(set *appsv1alpha1.PetSet, collisionCount int32, number int64) (*appsv1.ControllerRevision, error) {
+	data, err := json.Marshal(revisionData{Spec: revisionSpec{Template: set.Spec.Template}})
+	if err != nil {
+		return nil, fmt.Errorf("encode the template of PetSet %s/%s: %w", set.Namespace, set.Name, err)
+	}
+	ref := newControllerRef(set)
+	blockOwnerDeletion := true
+	ref.BlockOwnerDeletion = &blockOwnerDeletion
+	return &appsv1.ControllerRevision{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:            revisionName(set, hashRevision(data, collisionCount)),
+			Namespace:       set.Namespace,
+			Labels:          maps.Clone(set.Spec.Template.Labels),
+			OwnerReferences: []metav1.OwnerReference{*ref},
+		},
+		Data:     runtime.RawExtension{Raw: data},
+		Revision: number,
+	}, nil
+}
+
+// revisionTemplate decodes the template a revision holds, with the defaults
+// the server gives a PetSet's template, so that a revision written by
+// another server version compares equal to the same template read now.
+func revisionTemplate(rev *appsv1.ControllerRevision) (*v1.PodTemplateSpec, error) {
+	raw := rev.Data.Raw
+	if raw == nil && rev.Data.Object != nil {
+		var err error
+		if raw, err = json.Marshal(rev.Data.Object); err != nil {
+			return nil, fmt.Errorf("encode revision %s/%s: %w", rev.Namespace, rev.Name, err)
+		}
+	}
+	var set appsv1alpha1.PetSet
+	if err := json.Unmarshal(raw, &set); err != nil {
+		return nil, fmt.Errorf("decode revision %s/%s: %w", rev.Namespace, rev.Name, err)
+	}
+	petsetdefaults.SetObjectDefaults_PetSet(&set)
+	return &set.Spec.Template, nil
+}
+
+// defaultedTemplate returns a copy of template with the defaults the server
+// gives a PetSet's template.
+func defaultedTemplate(template *v1.PodTemplateSpec) *v1.PodTemplateSpec {
+	set := appsv1alpha1.PetSet{Spec: appsv1alpha1.PetSetSpec{Template: *template.DeepCopy()}}
+	petsetdefaults.SetObjectDefaults_PetSet(&set)
+	return &set.Spec.Template
+}
+
+// revisionHolds reports whether rev holds template, compared semantically
+// with the server's defaults applied to both: never byte for byte, so that a
+// change of serialization or of the defaults does not make a template look
+// new.
+func revisionHolds(rev *appsv1.ControllerRevision, template *v1.PodTemplateSpec) bool {
+	held, err := revisionTemplate(rev)
+	if err != nil {
+		return false
+	}
+	return apiequality.Semantic.DeepEqual(held, defaultedTemplate(template))
+}
+
+// sortRevisions sorts revisions by revision number, then name.
+func sortRevisions(revisions []*appsv1.ControllerRevision) {
+	slices.SortFunc(revisions, func(a, b *appsv1.ControllerRevision) int {
+		if a.Revision != b.Revision {
+			if a.Revision < b.Revision {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+}
+
+// revisionState is what a sync knows of a PetSet's revisions.
+type revisionState struct {
+	// current is the revision pets below the partition keep; update the
+	// revision of the current template.
+	current, update *appsv1.ControllerRevision
+	// currentTemplate and updateTemplate are their decoded templates.
+	currentTemplate, updateTemplate *v1.PodTemplateSpec
+	collisionCount                  int32
+	revisions                       []*appsv1.ControllerRevision
+}
+
+// syncRevisions finds or creates the revision of set's current template:
+// an existing revision that holds it semantically is reused (a rollback
+// to an earlier template bumps that revision's number); otherwise one is
+// created, named after the hash of the template and the collision count. A
+// name taken by a revision of another template is a collision: the count
+// is incremented and a new name tried. The current revision is the one
+// status.currentRevision names, or the update revision when there is none.
+func (c *defaultPetSetControl) syncRevisions(ctx context.Context, set *appsv1alpha1.PetSet) (*revisionState, error) {
+	logger := klog.FromContext(ctx)
+	revisions, err := c.revisions.ListRevisions(set)
+	if err != nil {
+		return nil, err
+	}
+	revisions = slices.Clone(revisions)
+	sortRevisions(revisions)
+	state := &revisionState{revisions: revisions}
+	if set.Status.CollisionCount != nil {
+		state.collisionCount = *set.Status.CollisionCount
+	}
+	var maxNumber int64
+	if n := len(revisions); n > 0 {
+		maxNumber = revisions[n-1].Revision
+	}
+
+	var update *appsv1.ControllerRevision
+	for i := len(revisions) - 1; i >= 0; i-- {
+		if revisionHolds(revisions[i], &set.Spec.Template) {
+			update = revisions[i]
+			break
+		}
+	}
+	for attempt := 0; update == nil; attempt++ {
+		if attempt == maxCollisionAttempts {
+			return state, fmt.Errorf("no free revision name for PetSet %s/%s after %d collisions", set.Namespace, set.Name, attempt)
+		}
+		rev, err := newRevision(set, state.collisionCount, maxNumber+1)
+		if err != nil {
+			return state, err
+		}
+		created, err := c.revisions.CreateRevision(ctx, rev)
+		if err == nil {
+			logger.V(2).Info("Created revision", "petSet", klog.KObj(set), "revision", created.Name, "number", created.Revision)
+			update = created
+			state.revisions = append(state.revisions, created)
+			break
+		}
+		if !apierrors.IsAlreadyExists(err) {
+			return state, fmt.Errorf("create revision %s/%s: %w", rev.Namespace, rev.Name, err)
+		}
+		existing, err := c.revisions.GetRevision(ctx, rev.Namespace, rev.Name)
+		if err != nil {
+			return state, fmt.Errorf("read revision %s/%s: %w", rev.Namespace, rev.Name, err)
+		}
+		if ref := metav1.GetControllerOfNoCopy(existing); ref != nil && ref.UID == set.UID && revisionHolds(existing, &set.Spec.Template) {
+			// The cache was behind.
+			update = existing
+			if !slices.ContainsFunc(state.revisions, func(r *appsv1.ControllerRevision) bool { return r.Name == existing.Name }) {
+				state.revisions = append(state.revisions, existing)
+			}
+			break
+		}
+		state.collisionCount++
+		logger.V(2).Info("Revision name collision", "petSet", klog.KObj(set), "revision", rev.Name, "collisionCount", state.collisionCount)
+	}
+	if update.Revision < maxNumber {
+		// A rollback to an earlier template: that revision is the
+		// newest again.
+		bumped := update.DeepCopy()
+		bumped.Revision = maxNumber + 1
+		written, err := c.revisions.UpdateRevision(ctx, bumped)
+		if err != nil {
+			return state, fmt.Errorf("update the number of revision %s/%s: %w", update.Namespace, update.Name, err)
+		}
+		logger.V(2).Info("Reused revision", "petSet", klog.KObj(set), "revision", written.Name, "number", written.Revision)
+		for i, r := range state.revisions {
+			if r.Name == written.Name {
+				state.revisions[i] = written
+			}
+		}
+		update = written
+	}
+	state.update = update
+	state.current = update
+	if name := set.Status.CurrentRevision; name != "" && name != update.Name {
+		for _, r := range state.revisions {
+			if r.Name == name {
+				state.current = r
+				break
+			}
+		}
+	}
+	if state.updateTemplate, err = revisionTemplate(state.update); err != nil {
+		return state, err
+	}
+	state.currentTemplate = state.updateTemplate
+	if state.current != state.update {
+		if state.currentTemplate, err = revisionTemplate(state.current); err != nil {
+			return state, err
+		}
+	}
+	return state, nil
+}
+
+// truncateHistory deletes, oldest first, the revisions beyond
+// spec.revisionHistoryLimit that neither a pet nor the status uses.
+func (c *defaultPetSetControl) truncateHistory(ctx context.Context, set *appsv1alpha1.PetSet, state *revisionState, pets []*v1.Pod) error {
+	limit := 10
+	if set.Spec.RevisionHistoryLimit != nil {
+		limit = int(*set.Spec.RevisionHistoryLimit)
+	}
+	live := map[string]bool{state.current.Name: true, state.update.Name: true}
+	for _, pod := range pets {
+		if name := revisionOf(pod); name != "" {
+			live[name] = true
+		}
+	}
+	var history []*appsv1.ControllerRevision
+	for _, rev := range state.revisions {
+		if !live[rev.Name] {
+			history = append(history, rev)
+		}
+	}
+	sortRevisions(history)
+	var errs []error
+	for i := 0; i < len(history)-limit; i++ {
+		rev := history[i]
+		if err := c.revisions.DeleteRevision(ctx, rev); err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("delete revision %s/%s: %w", rev.Namespace, rev.Name, err))
+			continue
+		}
+		klog.FromContext(ctx).V(2).Info("Deleted revision beyond the history limit", "petSet", klog.KObj(set), "revision", rev.Name)
+	}
+	return errors.Join(errs...)
+}
+
+// revisionOf returns the name of the revision a pet was created from.
+func revisionOf(pod *v1.Pod) string {
+	return pod.Labels[appsv1alpha1.ControllerRevisionHashLabel]
+}
+
+// podRunsTemplate reports whether an existing pod runs template: its spec
+// is, semantically, the spec newPet builds from template, once the fields
+// the API server, its admission plugins and the kubelet set on a pod are
+// left aside (the node, the service account and its token volume, the
+// tolerations added by admission, the priority), and it carries the
+// template's labels and annotations. It lets pets created before revisions
+// existed be labelled in place instead of restarted.
+func podRunsTemplate(set *appsv1alpha1.PetSet, template *v1.PodTemplateSpec, pod *v1.Pod) bool {
+	for k, v := range template.Labels {
+		if pod.Labels[k] != v {
+			return false
+		}
+	}
+	for k, v := range template.Annotations {
+		if k == appsv1alpha1.PetSetInitAnnotation {
+			// The debugging hook is meant to be changed on the pets.
+			continue
+		}
+		if pod.Annotations[k] != v {
+			return false
+		}
+	}
+	want := newPetFromTemplate(set, template, getOrdinal(pod), "").Spec
+	// The API server defaults a pod's requests to its limits.
+	for _, containers := range [][]v1.Container{want.InitContainers, want.Containers} {
+		for i := range containers {
+			r := &containers[i].Resources
+			for name, limit := range r.Limits {
+				if _, ok := r.Requests[name]; !ok {
+					if r.Requests == nil {
+						r.Requests = v1.ResourceList{}
+					}
+					r.Requests[name] = limit.DeepCopy()
+				}
+			}
+		}
+	}
+	got := *pod.Spec.DeepCopy()
+	got.NodeName = want.NodeName
+	got.Priority = want.Priority
+	if want.PriorityClassName == "" {
+		got.PriorityClassName = ""
+	}
+	if want.ServiceAccountName == "" {
+		got.ServiceAccountName = ""
+	}
+	if want.DeprecatedServiceAccount == "" {
+		got.DeprecatedServiceAccount = ""
+	}
+	if want.PreemptionPolicy == nil {
+		got.PreemptionPolicy = nil
+	}
+	got.Tolerations = slices.DeleteFunc(slices.Clone(got.Tolerations), func(t v1.Toleration) bool {
+		return isAdmissionToleration(t) && !slices.ContainsFunc(want.Tolerations, func(w v1.Toleration) bool {
+			return apiequality.Semantic.DeepEqual(w, t)
+		})
+	})
+	if len(got.Tolerations) == 0 && len(want.Tolerations) == 0 {
+		got.Tolerations = want.Tolerations
+	}
+	injected := map[string]bool{}
+	got.Volumes = slices.DeleteFunc(slices.Clone(got.Volumes), func(vol v1.Volume) bool {
+		if strings.HasPrefix(vol.Name, "kube-api-access-") && vol.Projected != nil &&
+			!slices.ContainsFunc(want.Volumes, func(w v1.Volume) bool { return w.Name == vol.Name }) {
+			injected[vol.Name] = true
+			return true
+		}
+		return false
+	})
+	if len(got.Volumes) == 0 && len(want.Volumes) == 0 {
+		got.Volumes = want.Volumes
+	}
+	stripMounts := func(containers []v1.Container, wanted []v1.Container) {
+		for i := range containers {
+			containers[i].VolumeMounts = slices.DeleteFunc(slices.Clone(containers[i].VolumeMounts), func(m v1.VolumeMount) bool {
+				return injected[m.Name]
+			})
+			if i < len(wanted) && len(containers[i].VolumeMounts) == 0 && len(wanted[i].VolumeMounts) == 0 {
+				containers[i].VolumeMounts = wanted[i].VolumeMounts
+			}
+		}
+	}
+	stripMounts(got.InitContainers, want.InitContainers)
+	stripMounts(got.Containers, want.Containers)
+	return apiequality.Semantic.DeepEqual(want, got)
+}
+
+// isAdmissionToleration reports whether t is one of the tolerations the
+// DefaultTolerationSeconds admission plugin adds to every pod.
+func isAdmissionToleration(t v1.Toleration) bool {
+	return (t.Key == v1.TaintNodeNotReady || t.Key == v1.TaintNodeUnreachable) &&
+		t.Operator == v1.TolerationOpExists && t.Effect == v1.TaintEffectNoExecute
+}

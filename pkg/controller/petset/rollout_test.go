@@ -1,0 +1,135 @@
+/*
+Copyright The PetSet Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package petset
+
+import (
+	"testing"
+
+	appsv1alpha1 "github.com/petsets/api/apps/v1alpha1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+func rollingPetSet(replicas, partition int, maxUnavailable intstr.IntOrString) *appsv1alpha1.PetSet {
+	set := defaultedPetSet(replicas)
+	set.Spec.UpdateStrategy = appsv1alpha1.PetSetUpdateStrategy{
+		Type: appsv1alpha1.RollingUpdatePetSetStrategyType,
+		RollingUpdate: &appsv1alpha1.RollingUpdatePetSetStrategy{
+			Partition: ptrTo(int32(partition)), MaxUnavailable: &maxUnavailable,
+		},
+	}
+	return set
+}
+
+func TestResolveMaxUnavailable(t *testing.T) {
+	for _, tc := range []struct {
+		value    intstr.IntOrString
+		replicas int
+		want     int
+	}{
+		{intstr.FromInt32(1), 10, 1},
+		{intstr.FromInt32(4), 3, 4},
+		{intstr.FromString("50%"), 10, 5},
+		{intstr.FromString("50%"), 5, 2},
+		{intstr.FromString("10%"), 5, 1},
+		{intstr.FromString("1%"), 0, 1},
+		{intstr.FromString("100%"), 7, 7},
+	} {
+		if got := resolveMaxUnavailable(&tc.value, tc.replicas); got != tc.want {
+			t.Errorf("maxUnavailable %s of %d replicas = %d, want %d", tc.value.String(), tc.replicas, got, tc.want)
+		}
+	}
+}
+
+// TestRollingUpdateHaltsOnUnhealthyPet: a pet in range that is not Ready
+// halts the rolling update as it halts scaling.
+func TestRollingUpdateHaltsOnUnhealthyPet(t *testing.T) {
+	f := newFixture(t, rollingPetSet(5, 0, intstr.FromInt32(3)))
+	f.run(80, invariantOpts{})
+	f.setImage(imageNew)
+	f.setPetUnready("web-0")
+	for step := range 20 {
+		f.stepChecked(step)
+	}
+	if len(f.om.deleted) != 0 {
+		t.Errorf("pets replaced while web-0 is not Ready: %v", f.om.deleted)
+	}
+	delete(f.unready, "web-0")
+	f.updatePod("web-0", setRunningReady)
+	f.run(200, invariantOpts{allowGaps: true})
+	for _, pod := range f.om.serverPets() {
+		if revisionOf(pod) != f.set.Status.UpdateRevision {
+			t.Errorf("pet %s runs %q after the update, want %q", pod.Name, revisionOf(pod), f.set.Status.UpdateRevision)
+		}
+	}
+	if got := len(f.eventsWith("Normal " + reasonUpdatingPet)); got != 5 {
+		t.Errorf("%d %s events, want one per replaced pet: %v", got, reasonUpdatingPet, f.events)
+	}
+}
+
+// TestRollingUpdatePartitionKeepsCurrentRevision: a pet below the partition
+// that is deleted comes back at the current revision; lowering the
+// partition then updates it.
+func TestRollingUpdatePartitionKeepsCurrentRevision(t *testing.T) {
+	f := newFixture(t, rollingPetSet(4, 2, intstr.FromInt32(1)))
+	f.run(80, invariantOpts{})
+	old := f.set.Status.CurrentRevision
+	f.setImage(imageNew)
+	f.run(200, invariantOpts{allowGaps: true})
+	update := f.set.Status.UpdateRevision
+	f.userDelete("web-0")
+	f.run(50, invariantOpts{allowGaps: true})
+	pod := f.om.serverPet(0)
+	if revisionOf(pod) != old || pod.Spec.Containers[0].Image != imageOld {
+		t.Errorf("web-0 came back at %q with %s, want %q with %s", revisionOf(pod), pod.Spec.Containers[0].Image, old, imageOld)
+	}
+	if s := f.set.Status; s.CurrentRevision != old || s.CurrentReplicas != 2 || s.UpdatedReplicas != 2 {
+		t.Errorf("status %+v, want 2 pets at %s and 2 at %s", s, old, update)
+	}
+
+	f.set.Spec.UpdateStrategy.RollingUpdate.Partition = ptrTo(int32(0))
+	f.set.Generation++
+	f.run(200, invariantOpts{allowGaps: true})
+	f.mustSync()
+	if s := f.set.Status; s.CurrentRevision != update || s.UpdatedReplicas != 4 || s.CurrentReplicas != 4 {
+		t.Errorf("status after lowering the partition %+v, want every pet at %s", s, update)
+	}
+}
+
+// TestRecreatePausedByInitializedAnnotation: the debugging hook pauses a
+// Recreate update too.
+func TestRecreatePausedByInitializedAnnotation(t *testing.T) {
+	set := defaultedPetSet(3)
+	set.Spec.UpdateStrategy.Type = appsv1alpha1.RecreatePetSetStrategyType
+	f := newFixture(t, set)
+	f.run(80, invariantOpts{})
+	f.updatePod("web-1", setInitialized("false"))
+	f.setImage(imageNew)
+	for range 10 {
+		f.mustSync()
+		f.kubelet()
+	}
+	if len(f.om.deleted) != 0 {
+		t.Errorf("pets deleted while web-1 is paused: %v", f.om.deleted)
+	}
+	f.updatePod("web-1", setInitialized("true"))
+	f.run(100, invariantOpts{allowGaps: true})
+	for _, pod := range f.om.serverPets() {
+		if revisionOf(pod) != f.set.Status.UpdateRevision {
+			t.Errorf("pet %s runs %q, want %q", pod.Name, revisionOf(pod), f.set.Status.UpdateRevision)
+		}
+	}
+}

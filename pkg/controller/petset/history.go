@@ -380,21 +380,10 @@ func podRunsTemplate(set *appsv1alpha1.PetSet, template *v1.PodTemplateSpec, pod
 		}
 	}
 	want := newPetFromTemplate(set, template, getOrdinal(pod), "").Spec
-	// The API server defaults a pod's requests to its limits.
-	for _, containers := range [][]v1.Container{want.InitContainers, want.Containers} {
-		for i := range containers {
-			r := &containers[i].Resources
-			for name, limit := range r.Limits {
-				if _, ok := r.Requests[name]; !ok {
-					if r.Requests == nil {
-						r.Requests = v1.ResourceList{}
-					}
-					r.Requests[name] = limit.DeepCopy()
-				}
-			}
-		}
-	}
 	got := *pod.Spec.DeepCopy()
+	// The API server defaults a pod's requests to its limits.
+	defaultRequestsToLimits(&want)
+	defaultRequestsToLimits(&got)
 	got.NodeName = want.NodeName
 	got.Priority = want.Priority
 	if want.PriorityClassName == "" {
@@ -442,6 +431,24 @@ func podRunsTemplate(set *appsv1alpha1.PetSet, template *v1.PodTemplateSpec, pod
 	stripMounts(got.InitContainers, want.InitContainers)
 	stripMounts(got.Containers, want.Containers)
 	return apiequality.Semantic.DeepEqual(want, got)
+}
+
+// defaultRequestsToLimits sets each container's missing requests to its
+// limits, as the API server's pod defaults do.
+func defaultRequestsToLimits(spec *v1.PodSpec) {
+	for _, containers := range [][]v1.Container{spec.InitContainers, spec.Containers} {
+		for i := range containers {
+			r := &containers[i].Resources
+			for name, limit := range r.Limits {
+				if _, ok := r.Requests[name]; !ok {
+					if r.Requests == nil {
+						r.Requests = v1.ResourceList{}
+					}
+					r.Requests[name] = limit.DeepCopy()
+				}
+			}
+		}
+	}
 }
 
 // isAdmissionToleration reports whether t is one of the tolerations the

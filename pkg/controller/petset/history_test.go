@@ -332,3 +332,42 @@ func TestUpgradeLabelsMatchingPetsInPlace(t *testing.T) {
 		t.Errorf("re-created web-2 runs image %s, want %s", got, imageOld)
 	}
 }
+
+// TestPodRunsTemplate compares a pod with the template it was created from,
+// leaving aside what the API server sets on pods.
+func TestPodRunsTemplate(t *testing.T) {
+	set := defaultedPetSet(1)
+	set.Spec.Template.Spec.Containers[0].Resources.Limits = v1.ResourceList{v1.ResourceMemory: resource.MustParse("64Mi")}
+	for _, tc := range []struct {
+		name   string
+		mutate func(*v1.Pod)
+		want   bool
+	}{
+		{name: "as created", mutate: func(*v1.Pod) {}, want: true},
+		{name: "requests defaulted to the limits, a node, a priority class", mutate: func(pod *v1.Pod) {
+			pod.Spec.Containers[0].Resources.Requests = v1.ResourceList{v1.ResourceMemory: resource.MustParse("64Mi")}
+			pod.Spec.NodeName = "node-1"
+			pod.Spec.PriorityClassName = "default-priority"
+			pod.Spec.Priority = ptrTo(int32(1000))
+		}, want: true},
+		{name: "the pause hook changed on the pet", mutate: func(pod *v1.Pod) {
+			pod.Annotations[appsv1alpha1.PetSetInitAnnotation] = "false"
+		}, want: true},
+		{name: "another image", mutate: func(pod *v1.Pod) { pod.Spec.Containers[0].Image = imageNew }},
+		{name: "another environment", mutate: func(pod *v1.Pod) {
+			pod.Spec.Containers[0].Env = []v1.EnvVar{{Name: "A", Value: "b"}}
+		}},
+		{name: "a template label missing", mutate: func(pod *v1.Pod) { delete(pod.Labels, "app") }},
+		{name: "a toleration of the user's", mutate: func(pod *v1.Pod) {
+			pod.Spec.Tolerations = []v1.Toleration{{Key: "dedicated", Operator: v1.TolerationOpExists}}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pod := newPet(set, 0)
+			tc.mutate(pod)
+			if got := podRunsTemplate(set, &set.Spec.Template, pod); got != tc.want {
+				t.Errorf("podRunsTemplate = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

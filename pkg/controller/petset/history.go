@@ -17,6 +17,7 @@ limitations under the License.
 package petset
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -135,7 +136,7 @@ func revisionName(set *appsv1alpha1.PetSet, hash string) string {
 // newRevision returns the revision of set's current template with the given
 // collision count and revision number, owned by set.
 func newRevision(set *appsv1alpha1.PetSet, collisionCount int32, number int64) (*appsv1.ControllerRevision, error) {
-	data, err := json.Marshal(revisionData{Spec: revisionSpec{Template: set.Spec.Template}})
+	data, err := canonicalJSON(revisionData{Spec: revisionSpec{Template: set.Spec.Template}})
 	if err != nil {
 		return nil, fmt.Errorf("encode the template of PetSet %s/%s: %w", set.Namespace, set.Name, err)
 	}
@@ -152,6 +153,26 @@ func newRevision(set *appsv1alpha1.PetSet, collisionCount int32, number int64) (
 		Data:     runtime.RawExtension{Raw: data},
 		Revision: number,
 	}, nil
+}
+
+// canonicalJSON encodes v as the API server re-encodes a revision's data
+// when it applies a patch to the revision (through a map: keys sorted,
+// compact). The API server refuses any change of a revision's data, byte for
+// byte, so data in another key order would make every patch of the revision
+// fail; the garbage collector's removal of the owner reference when a PetSet
+// is deleted with --cascade=orphan among them.
+func canonicalJSON(v any) ([]byte, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	decoder := json.NewDecoder(bytes.NewReader(raw))
+	decoder.UseNumber()
+	var generic any
+	if err := decoder.Decode(&generic); err != nil {
+		return nil, err
+	}
+	return json.Marshal(generic)
 }
 
 // revisionTemplate decodes the template a revision holds, with the defaults

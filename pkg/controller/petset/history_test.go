@@ -22,6 +22,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	appsv1alpha1 "github.com/petsets/api/apps/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
 	v1 "k8s.io/api/core/v1"
@@ -369,5 +370,42 @@ func TestPodRunsTemplate(t *testing.T) {
 				t.Errorf("podRunsTemplate = %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestRevisionDataSurvivesAPatchOfTheRevision patches a revision's metadata
+// the way the API server applies a JSON merge patch (the object through a
+// map and back), as the garbage collector does to release a revision when its
+// PetSet is deleted with --cascade=orphan: the data must come out byte for
+// byte the same, since the API server refuses any change of it.
+func TestRevisionDataSurvivesAPatchOfTheRevision(t *testing.T) {
+	set := newPetSet(3)
+	set.Spec.Template.Spec.TerminationGracePeriodSeconds = new(int64(30))
+	rev, err := newRevision(set, 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	encoded, err := json.Marshal(rev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var object map[string]any
+	if err := json.Unmarshal(encoded, &object); err != nil {
+		t.Fatal(err)
+	}
+	delete(object["metadata"].(map[string]any), "ownerReferences")
+	patched, err := json.Marshal(object)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var after appsv1.ControllerRevision
+	if err := json.Unmarshal(patched, &after); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(rev.Data.Raw), string(after.Data.Raw)); diff != "" {
+		t.Errorf("revision data changed by a metadata patch (-before +after):\n%s", diff)
+	}
+	if len(after.OwnerReferences) != 0 {
+		t.Errorf("owner references not removed: %v", after.OwnerReferences)
 	}
 }

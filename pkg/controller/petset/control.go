@@ -101,7 +101,9 @@ type petAction struct {
 // rollout is what the decision needs to know of a PetSet's update: the
 // strategy, its parameters, and the revisions.
 type rollout struct {
-	replicas       int
+	replicas int
+	// start is the first ordinal: the pets are start..start+replicas-1.
+	start          int
 	strategy       appsv1alpha1.PetSetUpdateStrategyType
 	partition      int
 	maxUnavailable int
@@ -114,6 +116,7 @@ type rollout struct {
 func rolloutOf(set *appsv1alpha1.PetSet, currentRevision, updateRevision string) rollout {
 	r := rollout{
 		replicas:        replicasOf(set),
+		start:           startOrdinalOf(set),
 		strategy:        set.Spec.UpdateStrategy.Type,
 		maxUnavailable:  1,
 		currentRevision: currentRevision,
@@ -144,11 +147,24 @@ func resolveMaxUnavailable(v *intstr.IntOrString, replicas int) int {
 	return n
 }
 
+// end returns the ordinal after the last pet's.
+func (r rollout) end() int {
+	return r.start + r.replicas
+}
+
+// inRange reports whether a pet of the given ordinal is wanted (as
+// ordinalInRange, for the rollout's numbers).
+func (r rollout) inRange(ordinal int) bool {
+	return ordinal >= r.start && ordinal < r.end()
+}
+
 // revisionFor returns the revision the pet with the given ordinal is
 // created from: the update revision, but the current one below the
-// partition of a rolling update.
+// partition of a rolling update. The partition counts from the first
+// ordinal, as apps/v1 counts it: pets start..start+partition-1 keep the
+// current revision.
 func (r rollout) revisionFor(ordinal int) string {
-	if r.strategy == appsv1alpha1.RollingUpdatePetSetStrategyType && ordinal < r.partition && r.currentRevision != "" {
+	if r.strategy == appsv1alpha1.RollingUpdatePetSetStrategyType && ordinal < r.start+r.partition && r.currentRevision != "" {
 		return r.currentRevision
 	}
 	return r.updateRevision
@@ -169,7 +185,8 @@ func isStuckTerminating(pod *v1.Pod, now time.Time, margin time.Duration) bool {
 }
 
 // nextPetAction decides the one next pet action that brings the pets to
-// replicas, following the PetSet ordering rules:
+// replicas, following the PetSet ordering rules (nextRolloutAction numbers
+// the pets from a start ordinal instead of 0):
 //
 //   - Pets 0..replicas-1 are visited in ascending order. The first missing
 //     one is created; so a pet is only created when all lower pets exist and
@@ -178,8 +195,8 @@ func isStuckTerminating(pod *v1.Pod, now time.Time, margin time.Duration) bool {
 //     the current template once it is gone.
 //   - A terminating pet, or one that is not Running and Ready (or is paused by
 //     the initialized annotation), blocks any further action.
-//   - Once pets 0..replicas-1 are healthy, the condemned pets (ordinal >=
-//     replicas) are deleted by nextRemoval, unless one of them is paused by
+//   - Once pets 0..replicas-1 are healthy, the condemned pets (any other
+//     ordinal) are deleted by nextRemoval, from the highest ordinal down, unless one of them is paused by
 //     the initialized annotation: the debugging hook pauses scale down too.
 //     A condemned pet's own health never blocks: it is going away.
 //
@@ -203,9 +220,11 @@ func nextPetAction(replicas int, pets []*v1.Pod, now time.Time, margin time.Dura
 //     comes back (in order, at the update revision) before the budget
 //     frees.
 //
-// Created pets run r.revisionFor(ordinal).
+// Pets are numbered from r.start: pets start..start+replicas-1 are
+// wanted, any other is condemned (a change of the start ordinal condemns the
+// pets it leaves out and creates those it brings in). Created pets run
+// r.revisionFor(ordinal).
 func nextRolloutAction(r rollout, pets []*v1.Pod, now time.Time, margin time.Duration) petAction {
-	replicas := r.replicas
 	if r.strategy == appsv1alpha1.RecreatePetSetStrategyType && r.updateRevision != "" {
 		if action, ok := recreateAction(r, pets, now, margin); ok {
 			return action
@@ -219,12 +238,12 @@ func nextRolloutAction(r rollout, pets []*v1.Pod, now time.Time, margin time.Dur
 			continue
 		}
 		byOrdinal[ordinal] = pod
-		if ordinal >= replicas {
+		if !r.inRange(ordinal) {
 			condemned = append(condemned, pod)
 		}
 	}
 
-	for ordinal := 0; ordinal < replicas; ordinal++ {
+	for ordinal := r.start; ordinal < r.end(); ordinal++ {
 		pod, ok := byOrdinal[ordinal]
 		switch {
 		case !ok:
@@ -260,7 +279,7 @@ func nextRolloutAction(r rollout, pets []*v1.Pod, now time.Time, margin time.Dur
 // rollingUpdateAction picks the pets a rolling update deletes next.
 func rollingUpdateAction(r rollout, byOrdinal map[int]*v1.Pod) petAction {
 	unavailable := 0
-	for ordinal := 0; ordinal < r.replicas; ordinal++ {
+	for ordinal := r.start; ordinal < r.end(); ordinal++ {
 		if pod, ok := byOrdinal[ordinal]; !ok || !isHealthy(pod) {
 			unavailable++
 		}
@@ -268,7 +287,7 @@ func rollingUpdateAction(r rollout, byOrdinal map[int]*v1.Pod) petAction {
 	budget := r.maxUnavailable - unavailable
 	var batch []*v1.Pod
 	pending := 0
-	for ordinal := r.replicas - 1; ordinal >= r.partition && ordinal >= 0; ordinal-- {
+	for ordinal := r.end() - 1; ordinal >= r.start+r.partition && ordinal >= r.start; ordinal-- {
 		pod, ok := byOrdinal[ordinal]
 		if !ok || isTerminating(pod) || revisionOf(pod) == r.updateRevision {
 			continue

@@ -239,7 +239,7 @@ func (om *fakeObjectManager) CreatePod(_ context.Context, pod *v1.Pod) (*v1.Pod,
 	if set.DeletionTimestamp != nil {
 		om.violate("pod %s created while the PetSet is being deleted", pod.Name)
 	}
-	for i := 0; i < ordinal; i++ {
+	for i := startOrdinalOf(set); i < ordinal; i++ {
 		lower := om.serverPet(i)
 		if lower == nil || !isHealthy(lower) {
 			om.violate("pod %s created while pet %d is missing or unhealthy", pod.Name, i)
@@ -306,12 +306,12 @@ func (om *fakeObjectManager) DeletePod(_ context.Context, pod *v1.Pod) error {
 				om.violate("pod %s deleted in teardown before the higher pet %s is gone", pod.Name, other.Name)
 			}
 		}
-	case isTerminated(current) && ordinal < replicasOf(set):
+	case isTerminated(current) && ordinalInRange(set, ordinal):
 		// A Failed or Succeeded pet in range is replaced.
 	case runsOlderTemplate(current, set) && set.Spec.UpdateStrategy.Type == appsv1alpha1.RollingUpdatePetSetStrategyType:
 		// A rolling update: at or above the partition only (the
 		// budget is checked by the rollout matrix).
-		if ru := set.Spec.UpdateStrategy.RollingUpdate; ru != nil && ru.Partition != nil && ordinal < int(*ru.Partition) {
+		if ru := set.Spec.UpdateStrategy.RollingUpdate; ru != nil && ru.Partition != nil && ordinal < startOrdinalOf(set)+int(*ru.Partition) {
 			om.violate("pod %s below the partition %d deleted by the rolling update", pod.Name, *ru.Partition)
 		}
 	case runsOlderTemplate(current, set) && set.Spec.UpdateStrategy.Type == appsv1alpha1.RecreatePetSetStrategyType:
@@ -322,21 +322,21 @@ func (om *fakeObjectManager) DeletePod(_ context.Context, pod *v1.Pod) error {
 			}
 		}
 	default:
-		// A scale down: highest first, each after the higher ones are
+		// A scale down (or a move of the start ordinal): the condemned
+		// pets highest first, each after the higher condemned ones are
 		// gone; every pet in range healthy; no condemned pet paused.
-		replicas := replicasOf(set)
-		if ordinal < replicas {
-			om.violate("pod %s deleted while within replicas %d", pod.Name, replicas)
+		if ordinalInRange(set, ordinal) {
+			om.violate("pod %s deleted while within ordinals %d..%d", pod.Name, startOrdinalOf(set), startOrdinalOf(set)+replicasOf(set)-1)
 		}
 		for _, other := range om.serverPets() {
 			switch o := getOrdinal(other); {
 			case o == ordinal:
-			case o > ordinal && om.blocksRemoval(other):
-				om.violate("pod %s deleted before the higher pet %s is gone", pod.Name, other.Name)
-			case o < replicas && !isHealthy(other):
+			case o > ordinal && !ordinalInRange(set, o) && om.blocksRemoval(other):
+				om.violate("pod %s deleted before the higher condemned pet %s is gone", pod.Name, other.Name)
+			case ordinalInRange(set, o) && !isHealthy(other):
 				om.violate("pod %s deleted while pet %s in range is unhealthy", pod.Name, other.Name)
 			}
-			if getOrdinal(other) >= replicas && isPaused(other) && !isTerminating(other) {
+			if !ordinalInRange(set, getOrdinal(other)) && isPaused(other) && !isTerminating(other) {
 				om.violate("pod %s deleted while the condemned pet %s is paused", pod.Name, other.Name)
 			}
 		}
@@ -731,8 +731,9 @@ func (f *fixture) converged() bool {
 	if len(pets) != want {
 		return false
 	}
+	start := startOrdinalOf(f.set)
 	for i, pod := range pets {
-		if getOrdinal(pod) != i || !isHealthy(pod) {
+		if getOrdinal(pod) != start+i || !isHealthy(pod) {
 			return false
 		}
 	}
@@ -784,7 +785,7 @@ func (f *fixture) checkInvariants(opts invariantOpts) {
 		}
 		seen[label] = pod.Name
 		if !opts.allowGaps {
-			if ordinal != i {
+			if ordinal != startOrdinalOf(set)+i {
 				f.t.Errorf("gap in ordinals: pet %s at position %d (pets %v)", pod.Name, i, names(pets))
 			}
 			if i > 0 && isRunningAndReady(pod) && !isRunningAndReady(pets[i-1]) {

@@ -84,6 +84,22 @@ func replicasOf(set *appsv1alpha1.PetSet) int {
 	return int(*set.Spec.Replicas)
 }
 
+// startOrdinalOf returns the ordinal of the first pet (spec.ordinals.start,
+// 0 when unset).
+func startOrdinalOf(set *appsv1alpha1.PetSet) int {
+	if set.Spec.Ordinals == nil {
+		return 0
+	}
+	return int(set.Spec.Ordinals.Start)
+}
+
+// ordinalInRange reports whether the pet with the given ordinal is one
+// set wants: start <= ordinal < start+replicas.
+func ordinalInRange(set *appsv1alpha1.PetSet, ordinal int) bool {
+	start := startOrdinalOf(set)
+	return ordinal >= start && ordinal < start+replicasOf(set)
+}
+
 // getSelector returns the PetSet's label selector. A nil or empty selector is
 // an error: it would select every pod in the namespace.
 func getSelector(set *appsv1alpha1.PetSet) (labels.Selector, error) {
@@ -165,11 +181,13 @@ func isControlledBy(pod *v1.Pod, set *appsv1alpha1.PetSet) bool {
 }
 
 // identityLabels returns the labels that carry a pet's identity: its name
-// and its ordinal.
+// and its ordinal, the latter also under the key StatefulSet pods carry
+// (apps.kubernetes.io/pod-index), which tools written for StatefulSets read.
 func identityLabels(set *appsv1alpha1.PetSet, ordinal int) map[string]string {
 	return map[string]string{
 		appsv1alpha1.PetSetPodNameLabel:    getPetName(set, ordinal),
 		appsv1alpha1.PetSetPodOrdinalLabel: strconv.Itoa(ordinal),
+		appsv1alpha1.PodIndexLabel:         strconv.Itoa(ordinal),
 	}
 }
 

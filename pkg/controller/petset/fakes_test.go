@@ -32,6 +32,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -243,6 +244,8 @@ func (om *fakeObjectManager) CreatePod(_ context.Context, pod *v1.Pod) (*v1.Pod,
 		lower := om.serverPet(i)
 		if lower == nil || !isHealthy(lower) {
 			om.violate("pod %s created while pet %d is missing or unhealthy", pod.Name, i)
+		} else if !isAvailable(lower, set.Spec.MinReadySeconds, om.now()) {
+			om.violate("pod %s created while pet %d is Ready for less than minReadySeconds", pod.Name, i)
 		}
 	}
 	for _, claim := range newPetClaims(set, ordinal) {
@@ -714,6 +717,7 @@ func (f *fixture) kubelet() {
 		case pod.Status.Phase == v1.PodPending:
 			pod = pod.DeepCopy()
 			setRunningReady(pod)
+			pod.Status.Conditions[0].LastTransitionTime = metav1.NewTime(f.clock.Now())
 			pod.ResourceVersion = f.om.nextVersion()
 			f.om.server[key] = pod
 		}
@@ -987,6 +991,19 @@ func (f *fixture) settled(status appsv1alpha1.PetSetStatus) appsv1alpha1.PetSetS
 	status.UpdateRevision = status.CurrentRevision
 	status.CurrentReplicas, status.UpdatedReplicas = status.Replicas, status.Replicas
 	status.CollisionCount = ptrTo(int32(0))
+	return f.withAvailability(status)
+}
+
+// withAvailability completes a status expected of a PetSet without
+// minReadySeconds: every Ready pet is available, and the Available
+// condition says so (its transition time is the one the PetSet has).
+func (f *fixture) withAvailability(status appsv1alpha1.PetSetStatus) appsv1alpha1.PetSetStatus {
+	status.AvailableReplicas = status.ReadyReplicas
+	want := availableCondition(f.set, status.AvailableReplicas, time.Time{})
+	if c := meta.FindStatusCondition(f.set.Status.Conditions, want.Type); c != nil {
+		want.LastTransitionTime = c.LastTransitionTime
+	}
+	status.Conditions = []metav1.Condition{want}
 	return status
 }
 

@@ -58,6 +58,9 @@ const (
 	actionCreate
 	// actionDelete: delete the given pet.
 	actionDelete
+	// actionBatch: create and delete the given pets in slow-start
+	// batches (Parallel pet management).
+	actionBatch
 )
 
 func (k actionKind) String() string {
@@ -70,6 +73,8 @@ func (k actionKind) String() string {
 		return "create"
 	case actionDelete:
 		return "delete"
+	case actionBatch:
+		return "batch"
 	}
 	return fmt.Sprintf("actionKind(%d)", int(k))
 }
@@ -97,6 +102,15 @@ type petAction struct {
 	// update marks a deletion that replaces pets running an older
 	// revision.
 	update bool
+	// creates, for actionBatch, are the pets to create (batch holds
+	// those to delete).
+	creates []petCreate
+}
+
+// petCreate is a pet an actionBatch creates.
+type petCreate struct {
+	ordinal  int
+	revision string
 }
 
 // rollout is what the decision needs to know of a PetSet's update: the
@@ -606,7 +620,11 @@ func (c *defaultPetSetControl) act(ctx context.Context, set *appsv1alpha1.PetSet
 	}
 
 	r := rolloutOf(set, revisions.current.Name, revisions.update.Name)
-	action := nextRolloutAction(r, pets, c.clock.Now(), c.terminatingMargin)
+	decide := nextRolloutAction
+	if isParallel(set) {
+		decide = nextParallelAction
+	}
+	action := decide(r, pets, c.clock.Now(), c.terminatingMargin)
 	if !hasFinalizer(set, PetSetFinalizer) && (len(pets) > 0 || action.kind == actionCreate) {
 		// No pet is created, and no pet stays, before the PetSet holds
 		// the finalizer that makes its deletion ordered. A PetSet without
@@ -654,6 +672,22 @@ func (c *defaultPetSetControl) act(ctx context.Context, set *appsv1alpha1.PetSet
 				"Replacing Pod %s (revision %q) with revision %s: %s", pod.Name, revisionOf(pod), revisions.update.Name, action.reason)
 		}
 		err = errors.Join(errs...)
+	case actionBatch:
+		c.reportSkipped(ctx, set, action)
+		ops := make([]func() error, 0, len(action.creates)+len(action.batch))
+		for _, create := range action.creates {
+			template := revisions.updateTemplate
+			if create.revision == revisions.current.Name {
+				template = revisions.currentTemplate
+			}
+			pod := newPetFromTemplate(set, template, create.ordinal, create.revision)
+			ops = append(ops, func() error { return c.petControl.CreatePet(ctx, set, pod) })
+		}
+		ops = append(ops, c.deleteOps(ctx, set, action.batch)...)
+		var ran int
+		ran, err = slowStartBatch(ops)
+		logger.V(2).Info("Parallel pet writes", "petSet", klog.KObj(set), "creates", len(action.creates),
+			"deletes", len(action.batch), "ran", ran, "err", err)
 	}
 	return set, action.requeueAfter, false, errors.Join(repairErr, err)
 }
@@ -699,6 +733,15 @@ func (c *defaultPetSetControl) repair(ctx context.Context, set *appsv1alpha1.Pet
 	return errors.Join(errs...)
 }
 
+// deleteOps returns one operation per pod, deleting it, for slowStartBatch.
+func (c *defaultPetSetControl) deleteOps(ctx context.Context, set *appsv1alpha1.PetSet, pods []*v1.Pod) []func() error {
+	ops := make([]func() error, 0, len(pods))
+	for _, pod := range pods {
+		ops = append(ops, func() error { return c.petControl.DeletePet(ctx, set, pod) })
+	}
+	return ops
+}
+
 // reportSkipped records a Warning event for each pet the action went past
 // because it stayed terminating beyond its grace period plus the margin.
 func (c *defaultPetSetControl) reportSkipped(ctx context.Context, set *appsv1alpha1.PetSet, action petAction) {
@@ -712,17 +755,26 @@ func (c *defaultPetSetControl) reportSkipped(ctx context.Context, set *appsv1alp
 }
 
 // cascade tears a PetSet being deleted down to zero, one pet at a time from
-// the highest ordinal, whatever the pets' health, then removes
+// the highest ordinal (under Parallel pet management all at once, in
+// slow-start batches), whatever the pets' health, then removes
 // PetSetFinalizer.
 func (c *defaultPetSetControl) cascade(ctx context.Context, set *appsv1alpha1.PetSet, pets []*v1.Pod) (time.Duration, bool, error) {
 	logger := klog.FromContext(ctx)
-	action := nextTeardownAction(pets, c.clock.Now(), c.terminatingMargin)
+	var action petAction
+	if isParallel(set) {
+		action = nextParallelTeardownAction(pets, c.clock.Now(), c.terminatingMargin)
+	} else {
+		action = nextTeardownAction(pets, c.clock.Now(), c.terminatingMargin)
+	}
 	logger.V(4).Info("Next pet action for deleted PetSet", "petSet", klog.KObj(set), "action", action.kind,
 		"ordinal", action.ordinal, "reason", action.reason)
 	switch action.kind {
 	case actionDelete:
 		c.reportSkipped(ctx, set, action)
 		return 0, false, c.petControl.DeletePet(ctx, set, action.pod)
+	case actionBatch:
+		_, err := slowStartBatch(c.deleteOps(ctx, set, action.batch))
+		return 0, false, err
 	case actionWait:
 		return action.requeueAfter, false, nil
 	}

@@ -136,6 +136,9 @@ func (rt *requestTracker) count() int {
 // set). It checks the ordering rules at the moment of every write and
 // records violations.
 type fakeObjectManager struct {
+	// mu serializes the calls of the pet control, which Parallel pet
+	// management makes concurrently.
+	mu  sync.Mutex
 	set func() *appsv1alpha1.PetSet
 	// now and margin say which terminating pods are stuck, for the
 	// ordering checks.
@@ -227,6 +230,8 @@ func (om *fakeObjectManager) violate(format string, args ...any) {
 }
 
 func (om *fakeObjectManager) CreatePod(_ context.Context, pod *v1.Pod) (*v1.Pod, error) {
+	om.mu.Lock()
+	defer om.mu.Unlock()
 	if err := om.createPod.next(); err != nil {
 		return nil, err
 	}
@@ -240,7 +245,7 @@ func (om *fakeObjectManager) CreatePod(_ context.Context, pod *v1.Pod) (*v1.Pod,
 	if set.DeletionTimestamp != nil {
 		om.violate("pod %s created while the PetSet is being deleted", pod.Name)
 	}
-	for i := startOrdinalOf(set); i < ordinal; i++ {
+	for i := startOrdinalOf(set); i < ordinal && !isParallel(set); i++ {
 		lower := om.serverPet(i)
 		if lower == nil || !isHealthy(lower) {
 			om.violate("pod %s created while pet %d is missing or unhealthy", pod.Name, i)
@@ -264,6 +269,8 @@ func (om *fakeObjectManager) CreatePod(_ context.Context, pod *v1.Pod) (*v1.Pod,
 }
 
 func (om *fakeObjectManager) ReadPod(_ context.Context, namespace, name string) (*v1.Pod, error) {
+	om.mu.Lock()
+	defer om.mu.Unlock()
 	if err := om.readPod.next(); err != nil {
 		return nil, err
 	}
@@ -281,6 +288,8 @@ func (om *fakeObjectManager) blocksRemoval(other *v1.Pod) bool {
 }
 
 func (om *fakeObjectManager) DeletePod(_ context.Context, pod *v1.Pod) error {
+	om.mu.Lock()
+	defer om.mu.Unlock()
 	if err := om.deletePod.next(); err != nil {
 		return err
 	}
@@ -301,6 +310,11 @@ func (om *fakeObjectManager) DeletePod(_ context.Context, pod *v1.Pod) error {
 	}
 	ordinal := getOrdinal(current)
 	switch {
+	case isParallel(set):
+		// Parallel: no order, only pets out of range or terminated.
+		if set.DeletionTimestamp == nil && ordinalInRange(set, ordinal) && !isTerminated(current) && !runsOlderTemplate(current, set) {
+			om.violate("pod %s deleted while within ordinals %d..%d", pod.Name, startOrdinalOf(set), startOrdinalOf(set)+replicasOf(set)-1)
+		}
 	case set.DeletionTimestamp != nil:
 		// Teardown: highest first, each after the higher ones are gone,
 		// whatever their health.
@@ -355,6 +369,8 @@ func (om *fakeObjectManager) DeletePod(_ context.Context, pod *v1.Pod) error {
 }
 
 func (om *fakeObjectManager) PatchPod(_ context.Context, namespace, name string, patch []byte) error {
+	om.mu.Lock()
+	defer om.mu.Unlock()
 	if err := om.patchPod.next(); err != nil {
 		return err
 	}
@@ -386,10 +402,14 @@ func (om *fakeObjectManager) PatchPod(_ context.Context, namespace, name string,
 }
 
 func (om *fakeObjectManager) GetClaim(namespace, name string) (*v1.PersistentVolumeClaim, error) {
+	om.mu.Lock()
+	defer om.mu.Unlock()
 	return om.claimLister.PersistentVolumeClaims(namespace).Get(name)
 }
 
 func (om *fakeObjectManager) ReadClaim(_ context.Context, namespace, name string) (*v1.PersistentVolumeClaim, error) {
+	om.mu.Lock()
+	defer om.mu.Unlock()
 	return om.claimLister.PersistentVolumeClaims(namespace).Get(name)
 }
 
@@ -408,6 +428,8 @@ func (om *fakeObjectManager) revealHiddenClaim(name string) bool {
 }
 
 func (om *fakeObjectManager) PatchClaim(_ context.Context, namespace, name string, patch []byte) error {
+	om.mu.Lock()
+	defer om.mu.Unlock()
 	if err := om.patchClaim.next(); err != nil {
 		return err
 	}
@@ -436,6 +458,8 @@ func (om *fakeObjectManager) PatchClaim(_ context.Context, namespace, name strin
 }
 
 func (om *fakeObjectManager) CreateClaim(_ context.Context, claim *v1.PersistentVolumeClaim) error {
+	om.mu.Lock()
+	defer om.mu.Unlock()
 	if err := om.createClaim.next(); err != nil {
 		return err
 	}

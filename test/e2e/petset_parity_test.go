@@ -184,3 +184,77 @@ func TestPetSetParityMinReadySecondsAndAvailable(t *testing.T) {
 		t.Errorf("availableReplicas %d with web-1 unready, want 1", got)
 	}
 }
+
+// parityWaitClaims waits until the claims of ns with the example's labels
+// are exactly names.
+func parityWaitClaims(t *testing.T, ns string, timeout time.Duration, names ...string) {
+	t.Helper()
+	want := slices.Sorted(slices.Values(names))
+	framework.WaitFor(t, timeout, fmt.Sprintf("claims %v", want), func(ctx context.Context) (bool, string, error) {
+		list, err := cluster.Kube.CoreV1().PersistentVolumeClaims(ns).List(ctx, metav1.ListOptions{LabelSelector: pcAppSelector})
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		var got []string
+		for _, c := range list.Items {
+			got = append(got, c.Name)
+		}
+		slices.Sort(got)
+		return slices.Equal(got, want), fmt.Sprintf("claims %v", got), nil
+	})
+}
+
+// parityCreateRetaining creates the PetSet web with replicas pets and
+// policy for both whenDeleted and whenScaled, and waits for its pets and
+// their bound claims.
+func parityCreateRetaining(t *testing.T, ns string, replicas int, policy appsv1alpha1.PersistentVolumeClaimRetentionPolicyType) *pcRecorder {
+	t.Helper()
+	rec := pcCreateWeb(t, ns, int32(replicas), func(set *appsv1alpha1.PetSet) {
+		set.Spec.PersistentVolumeClaimRetentionPolicy = &appsv1alpha1.PetSetPersistentVolumeClaimRetentionPolicy{
+			WhenDeleted: policy, WhenScaled: policy,
+		}
+	})
+	rec.WaitForSteady(t, pcPetNames(0, replicas))
+	pcWaitClaimsBound(t, ns, pcClaimNames(0, replicas)...)
+	return rec
+}
+
+// TestPetSetParityClaimRetention checks that kube-controller-manager's
+// garbage collector carries out the claim retention policy: whenScaled
+// Delete removes the claims of condemned pets once they are gone (their
+// pod is their owner), whenDeleted Delete removes every claim once the
+// PetSet is gone (the PetSet, served by the aggregated API, is their owner).
+func TestPetSetParityClaimRetention(t *testing.T) {
+	ns := cluster.CreateNamespace(t)
+	rec := parityCreateRetaining(t, ns, 3, appsv1alpha1.DeletePersistentVolumeClaimRetentionPolicyType)
+	set := pcGetSet(t, ns)
+	claim, err := cluster.Kube.CoreV1().PersistentVolumeClaims(ns).Get(context.Background(), pcClaimName(0), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if refs := claim.OwnerReferences; len(refs) != 1 || refs[0].UID != set.UID || refs[0].Kind != "PetSet" {
+		t.Errorf("claim %s owners %v, want the PetSet", claim.Name, refs)
+	}
+
+	pcKubectl(t, ns, "", "scale", "petset", pcSetName, "--replicas=1")
+	rec.WaitForGone(t, "web-2", "web-1")
+	parityWaitClaims(t, ns, pcSettle, pcClaimName(0))
+
+	pcKubectl(t, ns, "", "delete", "petset", pcSetName, "--wait=false")
+	rec.WaitForGone(t, "web-0")
+	parityWaitClaims(t, ns, pcSettle)
+}
+
+// TestPetSetParityClaimRetain checks the guide's behaviour under an
+// explicit Retain: scaling down and deleting the PetSet keep every claim.
+func TestPetSetParityClaimRetain(t *testing.T) {
+	ns := cluster.CreateNamespace(t)
+	rec := parityCreateRetaining(t, ns, 2, appsv1alpha1.RetainPersistentVolumeClaimRetentionPolicyType)
+	pcKubectl(t, ns, "", "scale", "petset", pcSetName, "--replicas=1")
+	rec.WaitForGone(t, "web-1")
+	pcKubectl(t, ns, "", "delete", "petset", pcSetName)
+	rec.WaitForGone(t, "web-0")
+	// Give the garbage collector time it would need to delete them.
+	time.Sleep(5 * time.Second)
+	parityWaitClaims(t, ns, pcSettle, pcClaimNames(0, 2)...)
+}

@@ -643,6 +643,12 @@ func (c *defaultPetSetControl) act(ctx context.Context, set *appsv1alpha1.PetSet
 	}
 
 	repairErr := c.repair(ctx, set, pets, revisions)
+	if err := c.syncClaimOwners(ctx, set, pets); err != nil {
+		// A condemned pet is not deleted before its claims have the
+		// owners that make the garbage collector delete them after it.
+		return set, 0, false, errors.Join(repairErr, err)
+	}
+	action = c.withoutStaleClaims(ctx, set, action)
 
 	logger.V(4).Info("Next pet action", "petSet", klog.KObj(set), "action", action.kind,
 		"ordinal", action.ordinal, "reason", action.reason)
@@ -740,6 +746,61 @@ func (c *defaultPetSetControl) deleteOps(ctx context.Context, set *appsv1alpha1.
 		ops = append(ops, func() error { return c.petControl.DeletePet(ctx, set, pod) })
 	}
 	return ops
+}
+
+// syncClaimOwners gives the claims of every pet that is not terminating
+// the owners set's claim retention policy asks for (UpdateClaimOwners).
+func (c *defaultPetSetControl) syncClaimOwners(ctx context.Context, set *appsv1alpha1.PetSet, pets []*v1.Pod) error {
+	if len(set.Spec.VolumeClaimTemplates) == 0 {
+		return nil
+	}
+	var errs []error
+	for _, pod := range pets {
+		if isTerminating(pod) || !isControlledBy(pod, set) {
+			continue
+		}
+		if err := c.petControl.UpdateClaimOwners(ctx, set, pod); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// staleClaimRetry is when a PetSet whose next pet waits for a stale claim
+// to be deleted is synced again, should no claim event come.
+const staleClaimRetry = 5 * time.Second
+
+// withoutStaleClaims drops from action the creations of pets whose claims
+// are still owned by an earlier pod of their name (PetClaimsAreStale): they
+// wait until the garbage collector has deleted those claims.
+func (c *defaultPetSetControl) withoutStaleClaims(ctx context.Context, set *appsv1alpha1.PetSet, action petAction) petAction {
+	stale := func(ordinal int) bool {
+		isStale, err := c.petControl.PetClaimsAreStale(set, ordinal)
+		if err != nil || isStale {
+			klog.FromContext(ctx).V(2).Info("Pet waits for its stale claims to be deleted", "petSet", klog.KObj(set),
+				"pet", getPetName(set, ordinal), "err", err)
+			return true
+		}
+		return false
+	}
+	switch action.kind {
+	case actionCreate:
+		if stale(action.ordinal) {
+			return petAction{kind: actionWait, ordinal: action.ordinal, requeueAfter: staleClaimRetry,
+				reason: "a claim of the pet is still owned by an earlier pod of its name"}
+		}
+	case actionBatch:
+		creates := action.creates[:0:0]
+		for _, create := range action.creates {
+			if stale(create.ordinal) {
+				action.requeueAfter = staleClaimRetry
+				continue
+			}
+			creates = append(creates, create)
+		}
+		action.creates = creates
+	}
+	return action
 }
 
 // reportSkipped records a Warning event for each pet the action went past

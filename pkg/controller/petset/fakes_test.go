@@ -358,6 +358,15 @@ func (om *fakeObjectManager) DeletePod(_ context.Context, pod *v1.Pod) error {
 			}
 		}
 	}
+	if set.DeletionTimestamp == nil && !ordinalInRange(set, ordinal) &&
+		retentionPolicyOf(set).WhenScaled == appsv1alpha1.DeletePersistentVolumeClaimRetentionPolicyType {
+		for _, want := range newPetClaims(set, ordinal) {
+			claim, err := om.claimLister.PersistentVolumeClaims(want.Namespace).Get(want.Name)
+			if err == nil && !slices.ContainsFunc(claim.OwnerReferences, func(ref metav1.OwnerReference) bool { return ref.UID == current.UID }) {
+				om.violate("condemned pod %s deleted before its claim %s is owned by it: %v", pod.Name, claim.Name, claim.OwnerReferences)
+			}
+		}
+	}
 	terminating := current.DeepCopy()
 	now := metav1.NewTime(om.now())
 	terminating.DeletionTimestamp = &now
@@ -835,7 +844,11 @@ func (f *fixture) checkInvariants(opts invariantOpts) {
 				f.t.Errorf("claim %s of pet %s: %v", want.Name, pod.Name, err)
 				continue
 			}
-			if len(claim.OwnerReferences) != 0 {
+			// Under the default policy (Retain) claims outlive pets
+			// and the PetSet: neither owns them.
+			if policy := retentionPolicyOf(set); policy.WhenDeleted == appsv1alpha1.RetainPersistentVolumeClaimRetentionPolicyType &&
+				policy.WhenScaled == appsv1alpha1.RetainPersistentVolumeClaimRetentionPolicyType &&
+				slices.ContainsFunc(claim.OwnerReferences, func(ref metav1.OwnerReference) bool { return ref.Kind == "PetSet" || ref.Kind == "Pod" }) {
 				f.t.Errorf("claim %s has owners %v", claim.Name, claim.OwnerReferences)
 			}
 			for k, v := range claimLabels(set, claimTemplateOf(set, claim.Name, ordinal)) {

@@ -241,8 +241,9 @@ func claimLabels(set *appsv1alpha1.PetSet, template string) map[string]string {
 // newPetClaims returns the claims of the pet with the given ordinal, keyed by
 // the name of their claim template. Each claim carries the template's
 // annotations and spec, the template's labels plus the selector's matchLabels,
-// the pet name label and the claim labels, and no ownerReference: claims
-// outlive pets and the PetSet.
+// the pet name label and the claim labels, and the PetSet as controller
+// when the claim retention policy deletes the claims with the PetSet (none
+// otherwise: claims outlive pets and the PetSet).
 func newPetClaims(set *appsv1alpha1.PetSet, ordinal int) map[string]*v1.PersistentVolumeClaim {
 	claims := make(map[string]*v1.PersistentVolumeClaim, len(set.Spec.VolumeClaimTemplates))
 	for i := range set.Spec.VolumeClaimTemplates {
@@ -262,6 +263,9 @@ func newPetClaims(set *appsv1alpha1.PetSet, ordinal int) map[string]*v1.Persiste
 				Annotations: maps.Clone(template.Annotations),
 			},
 			Spec: *template.Spec.DeepCopy(),
+		}
+		if retentionPolicyOf(set).WhenDeleted == appsv1alpha1.DeletePersistentVolumeClaimRetentionPolicyType {
+			claims[template.Name].OwnerReferences = []metav1.OwnerReference{*newControllerRef(set)}
 		}
 	}
 	return claims

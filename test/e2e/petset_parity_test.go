@@ -28,6 +28,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	appsv1alpha1 "github.com/petsets/api/apps/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -189,9 +190,21 @@ func TestPetSetParityMinReadySecondsAndAvailable(t *testing.T) {
 // are exactly names.
 func parityWaitClaims(t *testing.T, ns string, timeout time.Duration, names ...string) {
 	t.Helper()
+	parityWaitClaimsWithin(t, ns, pcAppSelector, timeout, names...)
+}
+
+// parityWaitClaimsOf waits until the claims of ns that selector selects
+// are exactly names.
+func parityWaitClaimsOf(t *testing.T, ns, selector string, names ...string) {
+	t.Helper()
+	parityWaitClaimsWithin(t, ns, selector, pcTimeout, names...)
+}
+
+func parityWaitClaimsWithin(t *testing.T, ns, selector string, timeout time.Duration, names ...string) {
+	t.Helper()
 	want := slices.Sorted(slices.Values(names))
 	framework.WaitFor(t, timeout, fmt.Sprintf("claims %v", want), func(ctx context.Context) (bool, string, error) {
-		list, err := cluster.Kube.CoreV1().PersistentVolumeClaims(ns).List(ctx, metav1.ListOptions{LabelSelector: pcAppSelector})
+		list, err := cluster.Kube.CoreV1().PersistentVolumeClaims(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
 		if err != nil {
 			return false, err.Error(), nil
 		}
@@ -257,4 +270,123 @@ func TestPetSetParityClaimRetain(t *testing.T) {
 	// Give the garbage collector time it would need to delete them.
 	time.Sleep(5 * time.Second)
 	parityWaitClaims(t, ns, pcSettle, pcClaimNames(0, 2)...)
+}
+
+// parityStatefulSetManifest is an apps/v1 StatefulSet using the fields the
+// guide's PetSet lacks; parityPetSetManifest is the same manifest with only
+// apiVersion and kind changed.
+const parityStatefulSetManifest = `apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: db
+spec:
+  serviceName: db
+  replicas: 2
+  podManagementPolicy: Parallel
+  minReadySeconds: 1
+  ordinals:
+    start: 3
+  persistentVolumeClaimRetentionPolicy:
+    whenDeleted: Retain
+    whenScaled: Delete
+  updateStrategy:
+    type: RollingUpdate
+    rollingUpdate:
+      partition: 0
+      maxUnavailable: 1
+  revisionHistoryLimit: 5
+  selector:
+    matchLabels:
+      app: db
+  template:
+    metadata:
+      labels:
+        app: db
+    spec:
+      terminationGracePeriodSeconds: 0
+      containers:
+      - name: db
+        image: registry.k8s.io/pause:3.10
+        volumeMounts:
+        - name: data
+          mountPath: /data
+  volumeClaimTemplates:
+  - metadata:
+      name: data
+    spec:
+      accessModes: ["ReadWriteOnce"]
+      resources:
+        requests:
+          storage: 1Gi
+`
+
+// parityIdentity is what a pet and a StatefulSet pod of the same ordinal
+// must share.
+type parityIdentity struct {
+	Name, Hostname, Subdomain, PodIndex string
+	Claims                              []string
+}
+
+// parityIdentities waits until ns has exactly the pods want (by name),
+// Ready, and returns their identities.
+func parityIdentities(t *testing.T, ns string, want ...string) []parityIdentity {
+	t.Helper()
+	var out []parityIdentity
+	framework.WaitFor(t, pcTimeout, fmt.Sprintf("Ready pods %v", want), func(ctx context.Context) (bool, string, error) {
+		list, err := cluster.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=db"})
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		out = nil
+		for _, pod := range list.Items {
+			if pod.DeletionTimestamp != nil || !pcPodReady(&pod) {
+				continue
+			}
+			id := parityIdentity{Name: pod.Name, Hostname: pod.Spec.Hostname, Subdomain: pod.Spec.Subdomain,
+				PodIndex: pod.Labels[appsv1alpha1.PodIndexLabel]}
+			for _, v := range pod.Spec.Volumes {
+				if v.PersistentVolumeClaim != nil {
+					id.Claims = append(id.Claims, v.PersistentVolumeClaim.ClaimName)
+				}
+			}
+			out = append(out, id)
+		}
+		slices.SortFunc(out, func(a, b parityIdentity) int { return strings.Compare(a.Name, b.Name) })
+		var names []string
+		for _, id := range out {
+			names = append(names, id.Name)
+		}
+		return slices.Equal(names, want), fmt.Sprintf("Ready pods %v", names), nil
+	})
+	return out
+}
+
+// TestPetSetParityStatefulSetManifest creates a StatefulSet and, in
+// another namespace, the same manifest as a PetSet (apiVersion and kind
+// changed only), and checks that both reach the same pod names,
+// hostnames, subdomains, pod-index labels and claims, then that a scale
+// down removes the condemned pods' claims on both (whenScaled: Delete).
+func TestPetSetParityStatefulSetManifest(t *testing.T) {
+	stsNS, petNS := cluster.CreateNamespace(t), cluster.CreateNamespace(t)
+	petManifest := strings.Replace(strings.Replace(parityStatefulSetManifest,
+		"apiVersion: apps/v1\n", "apiVersion: apps/v1alpha1\n", 1), "kind: StatefulSet\n", "kind: PetSet\n", 1)
+	pcExpectOutput(t, pcKubectl(t, stsNS, parityStatefulSetManifest, "apply", "-f", "-"), "statefulset.apps/db created")
+	pcExpectOutput(t, pcKubectl(t, petNS, petManifest, "apply", "-f", "-"), "petset.apps/db created")
+
+	want := []string{"db-3", "db-4"}
+	sts := parityIdentities(t, stsNS, want...)
+	pets := parityIdentities(t, petNS, want...)
+	if diff := cmp.Diff(sts, pets); diff != "" {
+		t.Errorf("pet identities differ from the StatefulSet's (-statefulset +petset):\n%s", diff)
+	}
+	for _, ns := range []string{stsNS, petNS} {
+		parityWaitClaimsOf(t, ns, "app=db", "data-db-3", "data-db-4")
+	}
+
+	pcKubectl(t, stsNS, "", "scale", "statefulset", "db", "--replicas=1")
+	pcKubectl(t, petNS, "", "scale", "petset", "db", "--replicas=1")
+	for _, ns := range []string{stsNS, petNS} {
+		parityIdentities(t, ns, "db-3")
+		parityWaitClaimsOf(t, ns, "app=db", "data-db-3")
+	}
 }

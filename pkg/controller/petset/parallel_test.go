@@ -286,3 +286,66 @@ func sortedNames(in []string) []string {
 	})
 	return out
 }
+
+// TestParallelMatrix runs the decision matrix's pet conditions and
+// operations under Parallel pet management, checking the invariants after
+// every sync (no ordinal held twice, identity and storage of every pet, no
+// claim deleted, and the fake API server's rules: no pet in range deleted
+// but a Failed or Succeeded one): a paused pet halts everything; otherwise
+// the pets reach the target range whatever their health (a pet stuck
+// terminating keeps its name), and deletion always finishes.
+func TestParallelMatrix(t *testing.T) {
+	for _, replicas := range []int{1, 10} {
+		for _, cond := range matrixConditions {
+			for _, op := range matrixOperations {
+				t.Run(fmt.Sprintf("%d pets/%s/%s", replicas, cond.name, op.name), func(t *testing.T) {
+					set := shapedPetSet(matrixShape{setName: "web", replicas: replicas, claimTemplates: 1})
+					set.Spec.PodManagementPolicy = appsv1alpha1.ParallelPodManagement
+					f := newFixture(t, set)
+					f.run(10*replicas+10, invariantOpts{allowGaps: true})
+					cond.apply(f, replicas)
+					op.apply(f, replicas)
+					created, deleted := len(f.om.created), len(f.om.deleted)
+					target := op.target(replicas)
+					for step := 0; step < 40 && !f.gone; step++ {
+						if err := f.sync(); err != nil {
+							t.Logf("step %d: sync error (retried): %v", step, err)
+						}
+						f.checkInvariants(invariantOpts{allowGaps: true})
+						f.clock.Step(matrixStep)
+						f.kubelet()
+					}
+					switch {
+					case target < 0 && op.name == "orphan":
+						if !f.fc.removed || len(f.om.deleted) != deleted {
+							t.Errorf("orphaning deletion: released %v, deleted %v", f.fc.removed, f.om.deleted[deleted:])
+						}
+					case target < 0:
+						if !f.gone {
+							t.Fatalf("teardown did not finish: pets %v", names(f.om.serverPets()))
+						}
+					case cond.name == "lowest pet paused":
+						if len(f.om.created) != created || len(f.om.deleted) != deleted {
+							t.Errorf("pets written while paused: created %v deleted %v", f.om.created[created:], f.om.deleted[deleted:])
+						}
+					default:
+						var want, got []string
+						for o := range target {
+							if name := petName(f, o); !f.stuck[name] {
+								want = append(want, name)
+							}
+						}
+						for _, pod := range f.om.serverPets() {
+							if !f.stuck[pod.Name] {
+								got = append(got, pod.Name)
+							}
+						}
+						if diff := cmp.Diff(want, got); diff != "" {
+							t.Errorf("pets (-want +got):\n%s", diff)
+						}
+					}
+				})
+			}
+		}
+	}
+}

@@ -772,8 +772,13 @@ const staleClaimRetry = 5 * time.Second
 
 // withoutStaleClaims drops from action the creations of pets whose claims
 // are still owned by an earlier pod of their name (PetClaimsAreStale): they
-// wait until the garbage collector has deleted those claims.
+// wait until the garbage collector has deleted those claims. As in apps/v1,
+// only whenScaled: Delete gives claims pod owners, so only then is a claim
+// checked.
 func (c *defaultPetSetControl) withoutStaleClaims(ctx context.Context, set *appsv1alpha1.PetSet, action petAction) petAction {
+	if retentionPolicyOf(set).WhenScaled != appsv1alpha1.DeletePersistentVolumeClaimRetentionPolicyType {
+		return action
+	}
 	stale := func(ordinal int) bool {
 		isStale, err := c.petControl.PetClaimsAreStale(set, ordinal)
 		if err != nil || isStale {

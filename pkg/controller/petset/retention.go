@@ -142,14 +142,11 @@ type ownersPatchMeta struct {
 func (pc *realPetControl) UpdateClaimOwners(ctx context.Context, set *appsv1alpha1.PetSet, pod *v1.Pod) error {
 	ordinal := getOrdinal(pod)
 	inRange := ordinalInRange(set, ordinal)
-	for _, want := range newPetClaims(set, ordinal) {
-		claim, err := pc.objects.GetClaim(want.Namespace, want.Name)
-		if apierrors.IsNotFound(err) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("get claim %s/%s: %w", want.Namespace, want.Name, err)
-		}
+	claims, err := pc.existingClaims(set, ordinal)
+	if err != nil {
+		return err
+	}
+	for _, claim := range claims {
 		refs, ok := desiredClaimOwners(claim, set, pod.Name, pod.UID, inRange)
 		if !ok || apiequality.Semantic.DeepEqual(refs, claim.OwnerReferences) {
 			continue
@@ -176,18 +173,32 @@ func (pc *realPetControl) UpdateClaimOwners(ctx context.Context, set *appsv1alph
 // PetClaimsAreStale reports whether a claim of the pet with the given
 // ordinal, about to be created, is stale (claimIsStale).
 func (pc *realPetControl) PetClaimsAreStale(set *appsv1alpha1.PetSet, ordinal int) (bool, error) {
+	claims, err := pc.existingClaims(set, ordinal)
+	if err != nil {
+		return false, err
+	}
 	name := getPetName(set, ordinal)
+	for _, claim := range claims {
+		if claimIsStale(claim, name) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// existingClaims returns the claims of the pet with the given ordinal that
+// exist, as the claim cache shows them.
+func (pc *realPetControl) existingClaims(set *appsv1alpha1.PetSet, ordinal int) ([]*v1.PersistentVolumeClaim, error) {
+	var claims []*v1.PersistentVolumeClaim
 	for _, want := range newPetClaims(set, ordinal) {
 		claim, err := pc.objects.GetClaim(want.Namespace, want.Name)
 		if apierrors.IsNotFound(err) {
 			continue
 		}
 		if err != nil {
-			return false, fmt.Errorf("get claim %s/%s: %w", want.Namespace, want.Name, err)
+			return nil, fmt.Errorf("get claim %s/%s: %w", want.Namespace, want.Name, err)
 		}
-		if claimIsStale(claim, name) {
-			return true, nil
-		}
+		claims = append(claims, claim)
 	}
-	return false, nil
+	return claims, nil
 }

@@ -251,11 +251,13 @@ func TestPetSetParityClaimRetention(t *testing.T) {
 
 	pcKubectl(t, ns, "", "scale", "petset", pcSetName, "--replicas=1")
 	rec.WaitForGone(t, "web-2", "web-1")
-	parityWaitClaims(t, ns, pcSettle, pcClaimName(0))
+	// The garbage collector's delay varies (up to tens of seconds when
+	// its graph is busy): wait as long as for the controller.
+	parityWaitClaims(t, ns, pcTimeout, pcClaimName(0))
 
 	pcKubectl(t, ns, "", "delete", "petset", pcSetName, "--wait=false")
 	rec.WaitForGone(t, "web-0")
-	parityWaitClaims(t, ns, pcSettle)
+	parityWaitClaims(t, ns, pcTimeout)
 }
 
 // TestPetSetParityClaimRetain checks the guide's behaviour under an
@@ -269,7 +271,7 @@ func TestPetSetParityClaimRetain(t *testing.T) {
 	rec.WaitForGone(t, "web-0")
 	// Give the garbage collector time it would need to delete them.
 	time.Sleep(5 * time.Second)
-	parityWaitClaims(t, ns, pcSettle, pcClaimNames(0, 2)...)
+	parityWaitClaims(t, ns, pcTimeout, pcClaimNames(0, 2)...)
 }
 
 // parityStatefulSetManifest is an apps/v1 StatefulSet using the fields the

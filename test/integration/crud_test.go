@@ -489,11 +489,12 @@ func TestUpdateStatusRefusesInvalidCounters(t *testing.T) {
 		status     appsv1alpha1.PetSetStatus
 		wantFields []string
 	}{
-		// 0 ready pets are also more than -1 existing ones.
-		{"negative replicas", appsv1alpha1.PetSetStatus{Replicas: -1}, []string{"status.currentReplicas", "status.readyReplicas", "status.replicas", "status.updatedReplicas"}},
+		// 0 ready (and available) pets are also more than -1 existing ones.
+		{"negative replicas", appsv1alpha1.PetSetStatus{Replicas: -1}, []string{"status.availableReplicas", "status.currentReplicas", "status.readyReplicas", "status.replicas", "status.updatedReplicas"}},
 		{"more updated than existing", appsv1alpha1.PetSetStatus{Replicas: 1, UpdatedReplicas: 2, CurrentReplicas: 2}, []string{"status.currentReplicas", "status.updatedReplicas"}},
 		{"negative collisionCount", appsv1alpha1.PetSetStatus{CollisionCount: ptr.To[int32](-1)}, []string{"status.collisionCount"}},
-		{"negative readyReplicas", appsv1alpha1.PetSetStatus{Replicas: 1, ReadyReplicas: -1}, []string{"status.readyReplicas"}},
+		{"negative readyReplicas", appsv1alpha1.PetSetStatus{Replicas: 1, ReadyReplicas: -1}, []string{"status.availableReplicas", "status.readyReplicas"}},
+		{"more available than ready", appsv1alpha1.PetSetStatus{Replicas: 2, ReadyReplicas: 1, AvailableReplicas: 2}, []string{"status.availableReplicas"}},
 		{"more ready than existing", appsv1alpha1.PetSetStatus{Replicas: 1, ReadyReplicas: 2}, []string{"status.readyReplicas"}},
 		{"negative observedGeneration", appsv1alpha1.PetSetStatus{ObservedGeneration: ptr.To[int64](-1)}, []string{"status.observedGeneration"}},
 	}

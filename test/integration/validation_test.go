@@ -33,7 +33,7 @@ import (
 
 // forbiddenUpdateMessage is the detail of the errors refusing a change to a
 // part of the spec that is fixed once the PetSet exists.
-const forbiddenUpdateMessage = "updates to petset spec for fields other than 'replicas', 'template', 'updateStrategy' and 'revisionHistoryLimit' are forbidden"
+const forbiddenUpdateMessage = "updates to petset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy', 'minReadySeconds' and 'revisionHistoryLimit' are forbidden"
 
 func TestUpdatesOfFixedSpecFieldsAreInvalidAndNameEachField(t *testing.T) {
 	t.Parallel()
@@ -65,6 +65,15 @@ func TestUpdatesOfFixedSpecFieldsAreInvalidAndNameEachField(t *testing.T) {
 		fixed      bool
 	}{
 		{"serviceName", changeServiceName, []string{"spec.serviceName"}, true},
+		{"podManagementPolicy", func(ps *appsv1alpha1.PetSet) {
+			ps.Spec.PodManagementPolicy = appsv1alpha1.ParallelPodManagement
+		}, []string{"spec.podManagementPolicy"}, true},
+		{"negative ordinals.start", func(ps *appsv1alpha1.PetSet) {
+			ps.Spec.Ordinals = &appsv1alpha1.PetSetOrdinals{Start: -1}
+		}, []string{"spec.ordinals.start"}, notFixed},
+		{"unknown whenScaled", func(ps *appsv1alpha1.PetSet) {
+			ps.Spec.PersistentVolumeClaimRetentionPolicy = &appsv1alpha1.PetSetPersistentVolumeClaimRetentionPolicy{WhenScaled: "Keep"}
+		}, []string{"spec.persistentVolumeClaimRetentionPolicy.whenScaled"}, notFixed},
 		{"selector", changeSelector, []string{"spec.selector"}, true},
 		{"volumeClaimTemplates gaining a claim", addClaimTemplate, []string{"spec.volumeClaimTemplates"}, true},
 		{"volumeClaimTemplates with a larger request", func(ps *appsv1alpha1.PetSet) {

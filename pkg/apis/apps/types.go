@@ -61,6 +61,49 @@ type PetSetSpec struct {
 	// RevisionHistoryLimit is the number of template revisions kept
 	// besides those in use.
 	RevisionHistoryLimit *int32
+
+	// PodManagementPolicy is OrderedReady or Parallel; immutable.
+	PodManagementPolicy PodManagementPolicyType
+
+	// MinReadySeconds is how long a pet must be Ready to be available.
+	MinReadySeconds int32
+
+	// Ordinals sets the first ordinal; nil means 0.
+	Ordinals *PetSetOrdinals
+
+	// PersistentVolumeClaimRetentionPolicy says when claims are deleted.
+	PersistentVolumeClaimRetentionPolicy *PetSetPersistentVolumeClaimRetentionPolicy
+}
+
+// PodManagementPolicyType names how a PetSet creates and deletes its pets.
+type PodManagementPolicyType string
+
+// The pod management policies.
+const (
+	OrderedReadyPodManagement PodManagementPolicyType = "OrderedReady"
+	ParallelPodManagement     PodManagementPolicyType = "Parallel"
+)
+
+// PetSetOrdinals sets the numbering of the pets.
+type PetSetOrdinals struct {
+	// Start is the ordinal of the first pet.
+	Start int32
+}
+
+// PersistentVolumeClaimRetentionPolicyType is Retain or Delete.
+type PersistentVolumeClaimRetentionPolicyType string
+
+// The claim retention policies.
+const (
+	RetainPersistentVolumeClaimRetentionPolicyType PersistentVolumeClaimRetentionPolicyType = "Retain"
+	DeletePersistentVolumeClaimRetentionPolicyType PersistentVolumeClaimRetentionPolicyType = "Delete"
+)
+
+// PetSetPersistentVolumeClaimRetentionPolicy says what happens to the
+// claims of pets that go away with the PetSet or a scale down.
+type PetSetPersistentVolumeClaimRetentionPolicy struct {
+	WhenDeleted PersistentVolumeClaimRetentionPolicyType
+	WhenScaled  PersistentVolumeClaimRetentionPolicyType
 }
 
 // PetSetUpdateStrategyType names an update strategy.
@@ -109,6 +152,13 @@ type PetSetStatus struct {
 
 	// CollisionCount counts revision name collisions; it never decreases.
 	CollisionCount *int32
+
+	// AvailableReplicas is the number of pets Ready for at least
+	// spec.minReadySeconds.
+	AvailableReplicas int32
+
+	// Conditions are the latest observations of the PetSet's state.
+	Conditions []metav1.Condition
 }
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object

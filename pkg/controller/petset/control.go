@@ -26,6 +26,7 @@ import (
 	appsv1alpha1 "github.com/petsets/api/apps/v1alpha1"
 	v1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/tools/record"
@@ -57,6 +58,9 @@ const (
 	actionCreate
 	// actionDelete: delete the given pet.
 	actionDelete
+	// actionBatch: create and delete the given pets in slow-start
+	// batches (Parallel pet management).
+	actionBatch
 )
 
 func (k actionKind) String() string {
@@ -69,6 +73,8 @@ func (k actionKind) String() string {
 		return "create"
 	case actionDelete:
 		return "delete"
+	case actionBatch:
+		return "batch"
 	}
 	return fmt.Sprintf("actionKind(%d)", int(k))
 }
@@ -96,15 +102,29 @@ type petAction struct {
 	// update marks a deletion that replaces pets running an older
 	// revision.
 	update bool
+	// creates, for actionBatch, are the pets to create (batch holds
+	// those to delete).
+	creates []petCreate
+}
+
+// petCreate is a pet an actionBatch creates.
+type petCreate struct {
+	ordinal  int
+	revision string
 }
 
 // rollout is what the decision needs to know of a PetSet's update: the
 // strategy, its parameters, and the revisions.
 type rollout struct {
-	replicas       int
-	strategy       appsv1alpha1.PetSetUpdateStrategyType
-	partition      int
-	maxUnavailable int
+	replicas int
+	// start is the first ordinal: the pets are start..start+replicas-1.
+	start int
+	// minReadySeconds is how long a pet must be Ready to be available;
+	// a pet is created only after the lower ones are available.
+	minReadySeconds int32
+	strategy        appsv1alpha1.PetSetUpdateStrategyType
+	partition       int
+	maxUnavailable  int
 	// currentRevision and updateRevision name the revisions; empty when
 	// the PetSet has none (the decision then never replaces a pet).
 	currentRevision, updateRevision string
@@ -114,6 +134,8 @@ type rollout struct {
 func rolloutOf(set *appsv1alpha1.PetSet, currentRevision, updateRevision string) rollout {
 	r := rollout{
 		replicas:        replicasOf(set),
+		start:           startOrdinalOf(set),
+		minReadySeconds: set.Spec.MinReadySeconds,
 		strategy:        set.Spec.UpdateStrategy.Type,
 		maxUnavailable:  1,
 		currentRevision: currentRevision,
@@ -144,11 +166,24 @@ func resolveMaxUnavailable(v *intstr.IntOrString, replicas int) int {
 	return n
 }
 
+// end returns the ordinal after the last pet's.
+func (r rollout) end() int {
+	return r.start + r.replicas
+}
+
+// inRange reports whether a pet of the given ordinal is wanted (as
+// ordinalInRange, for the rollout's numbers).
+func (r rollout) inRange(ordinal int) bool {
+	return ordinal >= r.start && ordinal < r.end()
+}
+
 // revisionFor returns the revision the pet with the given ordinal is
 // created from: the update revision, but the current one below the
-// partition of a rolling update.
+// partition of a rolling update. The partition counts from the first
+// ordinal, as apps/v1 counts it: pets start..start+partition-1 keep the
+// current revision.
 func (r rollout) revisionFor(ordinal int) string {
-	if r.strategy == appsv1alpha1.RollingUpdatePetSetStrategyType && ordinal < r.partition && r.currentRevision != "" {
+	if r.strategy == appsv1alpha1.RollingUpdatePetSetStrategyType && ordinal < r.start+r.partition && r.currentRevision != "" {
 		return r.currentRevision
 	}
 	return r.updateRevision
@@ -169,7 +204,8 @@ func isStuckTerminating(pod *v1.Pod, now time.Time, margin time.Duration) bool {
 }
 
 // nextPetAction decides the one next pet action that brings the pets to
-// replicas, following the PetSet ordering rules:
+// replicas, following the PetSet ordering rules (nextRolloutAction numbers
+// the pets from a start ordinal instead of 0):
 //
 //   - Pets 0..replicas-1 are visited in ascending order. The first missing
 //     one is created; so a pet is only created when all lower pets exist and
@@ -177,9 +213,11 @@ func isStuckTerminating(pod *v1.Pod, now time.Time, margin time.Duration) bool {
 //   - A pet in phase Failed or Succeeded is deleted, to be created again from
 //     the current template once it is gone.
 //   - A terminating pet, or one that is not Running and Ready (or is paused by
-//     the initialized annotation), blocks any further action.
-//   - Once pets 0..replicas-1 are healthy, the condemned pets (ordinal >=
-//     replicas) are deleted by nextRemoval, unless one of them is paused by
+//     the initialized annotation), blocks any further action; so does one
+//     that has been Ready for less than minReadySeconds (nextRolloutAction:
+//     it is not available yet), until then.
+//   - Once pets 0..replicas-1 are healthy, the condemned pets (any other
+//     ordinal) are deleted by nextRemoval, from the highest ordinal down, unless one of them is paused by
 //     the initialized annotation: the debugging hook pauses scale down too.
 //     A condemned pet's own health never blocks: it is going away.
 //
@@ -203,9 +241,11 @@ func nextPetAction(replicas int, pets []*v1.Pod, now time.Time, margin time.Dura
 //     comes back (in order, at the update revision) before the budget
 //     frees.
 //
-// Created pets run r.revisionFor(ordinal).
+// Pets are numbered from r.start: pets start..start+replicas-1 are
+// wanted, any other is condemned (a change of the start ordinal condemns the
+// pets it leaves out and creates those it brings in). Created pets run
+// r.revisionFor(ordinal).
 func nextRolloutAction(r rollout, pets []*v1.Pod, now time.Time, margin time.Duration) petAction {
-	replicas := r.replicas
 	if r.strategy == appsv1alpha1.RecreatePetSetStrategyType && r.updateRevision != "" {
 		if action, ok := recreateAction(r, pets, now, margin); ok {
 			return action
@@ -219,12 +259,12 @@ func nextRolloutAction(r rollout, pets []*v1.Pod, now time.Time, margin time.Dur
 			continue
 		}
 		byOrdinal[ordinal] = pod
-		if ordinal >= replicas {
+		if !r.inRange(ordinal) {
 			condemned = append(condemned, pod)
 		}
 	}
 
-	for ordinal := 0; ordinal < replicas; ordinal++ {
+	for ordinal := r.start; ordinal < r.end(); ordinal++ {
 		pod, ok := byOrdinal[ordinal]
 		switch {
 		case !ok:
@@ -239,6 +279,10 @@ func nextRolloutAction(r rollout, pets []*v1.Pod, now time.Time, margin time.Dur
 				reason: fmt.Sprintf("pet is paused by %s=false", appsv1alpha1.PetSetInitAnnotation)}
 		case !isRunningAndReady(pod):
 			return petAction{kind: actionWait, ordinal: ordinal, pod: pod, reason: "pet is not Running and Ready"}
+		}
+		if wait, ok := availableIn(pod, r.minReadySeconds, now); !ok || wait > 0 {
+			return petAction{kind: actionWait, ordinal: ordinal, pod: pod, requeueAfter: wait,
+				reason: fmt.Sprintf("pet is not available yet: Ready for less than minReadySeconds (%ds)", r.minReadySeconds)}
 		}
 	}
 
@@ -260,7 +304,7 @@ func nextRolloutAction(r rollout, pets []*v1.Pod, now time.Time, margin time.Dur
 // rollingUpdateAction picks the pets a rolling update deletes next.
 func rollingUpdateAction(r rollout, byOrdinal map[int]*v1.Pod) petAction {
 	unavailable := 0
-	for ordinal := 0; ordinal < r.replicas; ordinal++ {
+	for ordinal := r.start; ordinal < r.end(); ordinal++ {
 		if pod, ok := byOrdinal[ordinal]; !ok || !isHealthy(pod) {
 			unavailable++
 		}
@@ -268,7 +312,7 @@ func rollingUpdateAction(r rollout, byOrdinal map[int]*v1.Pod) petAction {
 	budget := r.maxUnavailable - unavailable
 	var batch []*v1.Pod
 	pending := 0
-	for ordinal := r.replicas - 1; ordinal >= r.partition && ordinal >= 0; ordinal-- {
+	for ordinal := r.end() - 1; ordinal >= r.start+r.partition && ordinal >= r.start; ordinal-- {
 		pod, ok := byOrdinal[ordinal]
 		if !ok || isTerminating(pod) || revisionOf(pod) == r.updateRevision {
 			continue
@@ -363,16 +407,17 @@ func nextRemoval(pods []*v1.Pod, now time.Time, margin time.Duration, what strin
 	return petAction{kind: actionNone}
 }
 
-// computeStatus returns the status of set given its pets, keeping the
-// revisions and collision count the status has.
-func computeStatus(set *appsv1alpha1.PetSet, pets []*v1.Pod) appsv1alpha1.PetSetStatus {
-	return computeRevisionStatus(set, pets, set.Status.CurrentRevision, set.Status.UpdateRevision, set.Status.CollisionCount)
+// computeStatus returns the status of set given its pets at now, keeping
+// the revisions and collision count the status has.
+func computeStatus(set *appsv1alpha1.PetSet, pets []*v1.Pod, now time.Time) appsv1alpha1.PetSetStatus {
+	return computeRevisionStatus(set, pets, set.Status.CurrentRevision, set.Status.UpdateRevision, set.Status.CollisionCount, now)
 }
 
-// computeRevisionStatus returns the status of set given its pets and its
-// revisions: the pets (not terminating) at each revision are counted, and
-// once every pet runs the update revision it is the current revision too.
-func computeRevisionStatus(set *appsv1alpha1.PetSet, pets []*v1.Pod, currentRevision, updateRevision string, collisionCount *int32) appsv1alpha1.PetSetStatus {
+// computeRevisionStatus returns the status of set given its pets at now and
+// its revisions: the pets (not terminating) at each revision are counted,
+// and once every pet runs the update revision it is the current revision
+// too. The Available condition follows the available pets.
+func computeRevisionStatus(set *appsv1alpha1.PetSet, pets []*v1.Pod, currentRevision, updateRevision string, collisionCount *int32, now time.Time) appsv1alpha1.PetSetStatus {
 	generation := set.Generation
 	status := appsv1alpha1.PetSetStatus{
 		ObservedGeneration: &generation,
@@ -386,6 +431,9 @@ func computeRevisionStatus(set *appsv1alpha1.PetSet, pets []*v1.Pod, currentRevi
 		status.Replicas++
 		if isRunningAndReady(pod) {
 			status.ReadyReplicas++
+			if isAvailable(pod, set.Spec.MinReadySeconds, now) {
+				status.AvailableReplicas++
+			}
 		}
 		if isTerminating(pod) {
 			continue
@@ -404,7 +452,55 @@ func computeRevisionStatus(set *appsv1alpha1.PetSet, pets []*v1.Pod, currentRevi
 		status.CurrentRevision = updateRevision
 		status.CurrentReplicas = status.UpdatedReplicas
 	}
+	status.Conditions = slices.Clone(set.Status.Conditions)
+	meta.SetStatusCondition(&status.Conditions, availableCondition(set, status.AvailableReplicas, now))
 	return status
+}
+
+// The reasons of the Available condition.
+const (
+	reasonMinimumPetsAvailable   = "MinimumPetsAvailable"
+	reasonMinimumPetsUnavailable = "MinimumPetsUnavailable"
+)
+
+// minAvailable returns how many pets must be available for the PetSet to
+// be Available: spec.replicas minus rollingUpdate.maxUnavailable under
+// RollingUpdate (spec.replicas otherwise), and at least one when
+// spec.replicas > 0.
+func minAvailable(set *appsv1alpha1.PetSet) int {
+	replicas := replicasOf(set)
+	if replicas <= 0 {
+		return 0
+	}
+	want := replicas
+	if ru := set.Spec.UpdateStrategy.RollingUpdate; set.Spec.UpdateStrategy.Type == appsv1alpha1.RollingUpdatePetSetStrategyType {
+		maxUnavailable := 1
+		if ru != nil && ru.MaxUnavailable != nil {
+			maxUnavailable = resolveMaxUnavailable(ru.MaxUnavailable, replicas)
+		}
+		want -= maxUnavailable
+	}
+	return max(1, want)
+}
+
+// availableCondition returns the Available condition of set with the given
+// number of available pets; its transition time is now (kept by
+// meta.SetStatusCondition when the status does not change).
+func availableCondition(set *appsv1alpha1.PetSet, available int32, now time.Time) metav1.Condition {
+	needed := minAvailable(set)
+	c := metav1.Condition{
+		Type:               appsv1alpha1.PetSetAvailable,
+		Status:             metav1.ConditionTrue,
+		ObservedGeneration: set.Generation,
+		LastTransitionTime: metav1.NewTime(now),
+		Reason:             reasonMinimumPetsAvailable,
+		Message:            fmt.Sprintf("%d of %d pets available, %d needed", available, replicasOf(set), needed),
+	}
+	if int(available) < needed {
+		c.Status = metav1.ConditionFalse
+		c.Reason = reasonMinimumPetsUnavailable
+	}
+	return c
 }
 
 // defaultPetSetControl implements petSetControlInterface.
@@ -472,10 +568,36 @@ func (c *defaultPetSetControl) SyncPetSet(ctx context.Context, set *appsv1alpha1
 	if revisions != nil {
 		err = errors.Join(err, c.truncateHistory(ctx, set, revisions, pets))
 	}
+	// Sync again when a Ready pet becomes available: the status counts
+	// it then, and the next pet may be created, without any event.
+	requeueAfter = earliest(requeueAfter, nextAvailability(set, pets, c.clock.Now()))
 	if statusErr := c.updateStatus(ctx, set, pets, revisions); statusErr != nil {
 		return requeueAfter, errors.Join(err, statusErr)
 	}
 	return requeueAfter, err
+}
+
+// nextAvailability returns how long until the next of the pets that are
+// Ready but not available yet becomes available; 0 when there is none.
+func nextAvailability(set *appsv1alpha1.PetSet, pets []*v1.Pod, now time.Time) time.Duration {
+	var next time.Duration
+	for _, pod := range pets {
+		if wait, ok := availableIn(pod, set.Spec.MinReadySeconds, now); ok && wait > 0 {
+			next = earliest(next, wait)
+		}
+	}
+	return next
+}
+
+// earliest returns the shorter of two requeue delays, where 0 means none.
+func earliest(a, b time.Duration) time.Duration {
+	switch {
+	case a <= 0:
+		return b
+	case b <= 0:
+		return a
+	}
+	return min(a, b)
 }
 
 // act takes at most one pet action, after repairing the pets' drift. It
@@ -498,7 +620,11 @@ func (c *defaultPetSetControl) act(ctx context.Context, set *appsv1alpha1.PetSet
 	}
 
 	r := rolloutOf(set, revisions.current.Name, revisions.update.Name)
-	action := nextRolloutAction(r, pets, c.clock.Now(), c.terminatingMargin)
+	decide := nextRolloutAction
+	if isParallel(set) {
+		decide = nextParallelAction
+	}
+	action := decide(r, pets, c.clock.Now(), c.terminatingMargin)
 	if !hasFinalizer(set, PetSetFinalizer) && (len(pets) > 0 || action.kind == actionCreate) {
 		// No pet is created, and no pet stays, before the PetSet holds
 		// the finalizer that makes its deletion ordered. A PetSet without
@@ -517,6 +643,12 @@ func (c *defaultPetSetControl) act(ctx context.Context, set *appsv1alpha1.PetSet
 	}
 
 	repairErr := c.repair(ctx, set, pets, revisions)
+	if err := c.syncClaimOwners(ctx, set, pets); err != nil {
+		// A condemned pet is not deleted before its claims have the
+		// owners that make the garbage collector delete them after it.
+		return set, 0, false, errors.Join(repairErr, err)
+	}
+	action = c.withoutStaleClaims(ctx, set, action)
 
 	logger.V(4).Info("Next pet action", "petSet", klog.KObj(set), "action", action.kind,
 		"ordinal", action.ordinal, "reason", action.reason)
@@ -546,6 +678,22 @@ func (c *defaultPetSetControl) act(ctx context.Context, set *appsv1alpha1.PetSet
 				"Replacing Pod %s (revision %q) with revision %s: %s", pod.Name, revisionOf(pod), revisions.update.Name, action.reason)
 		}
 		err = errors.Join(errs...)
+	case actionBatch:
+		c.reportSkipped(ctx, set, action)
+		ops := make([]func() error, 0, len(action.creates)+len(action.batch))
+		for _, create := range action.creates {
+			template := revisions.updateTemplate
+			if create.revision == revisions.current.Name {
+				template = revisions.currentTemplate
+			}
+			pod := newPetFromTemplate(set, template, create.ordinal, create.revision)
+			ops = append(ops, func() error { return c.petControl.CreatePet(ctx, set, pod) })
+		}
+		ops = append(ops, c.deleteOps(ctx, set, action.batch)...)
+		var ran int
+		ran, err = slowStartBatch(ops)
+		logger.V(2).Info("Parallel pet writes", "petSet", klog.KObj(set), "creates", len(action.creates),
+			"deletes", len(action.batch), "ran", ran, "err", err)
 	}
 	return set, action.requeueAfter, false, errors.Join(repairErr, err)
 }
@@ -591,6 +739,75 @@ func (c *defaultPetSetControl) repair(ctx context.Context, set *appsv1alpha1.Pet
 	return errors.Join(errs...)
 }
 
+// deleteOps returns one operation per pod, deleting it, for slowStartBatch.
+func (c *defaultPetSetControl) deleteOps(ctx context.Context, set *appsv1alpha1.PetSet, pods []*v1.Pod) []func() error {
+	ops := make([]func() error, 0, len(pods))
+	for _, pod := range pods {
+		ops = append(ops, func() error { return c.petControl.DeletePet(ctx, set, pod) })
+	}
+	return ops
+}
+
+// syncClaimOwners gives the claims of every pet that is not terminating
+// the owners set's claim retention policy asks for (UpdateClaimOwners).
+func (c *defaultPetSetControl) syncClaimOwners(ctx context.Context, set *appsv1alpha1.PetSet, pets []*v1.Pod) error {
+	if len(set.Spec.VolumeClaimTemplates) == 0 {
+		return nil
+	}
+	var errs []error
+	for _, pod := range pets {
+		if isTerminating(pod) || !isControlledBy(pod, set) {
+			continue
+		}
+		if err := c.petControl.UpdateClaimOwners(ctx, set, pod); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// staleClaimRetry is when a PetSet whose next pet waits for a stale claim
+// to be deleted is synced again, should no claim event come.
+const staleClaimRetry = 5 * time.Second
+
+// withoutStaleClaims drops from action the creations of pets whose claims
+// are still owned by an earlier pod of their name (PetClaimsAreStale): they
+// wait until the garbage collector has deleted those claims. As in apps/v1,
+// only whenScaled: Delete gives claims pod owners, so only then is a claim
+// checked.
+func (c *defaultPetSetControl) withoutStaleClaims(ctx context.Context, set *appsv1alpha1.PetSet, action petAction) petAction {
+	if retentionPolicyOf(set).WhenScaled != appsv1alpha1.DeletePersistentVolumeClaimRetentionPolicyType {
+		return action
+	}
+	stale := func(ordinal int) bool {
+		isStale, err := c.petControl.PetClaimsAreStale(set, ordinal)
+		if err != nil || isStale {
+			klog.FromContext(ctx).V(2).Info("Pet waits for its stale claims to be deleted", "petSet", klog.KObj(set),
+				"pet", getPetName(set, ordinal), "err", err)
+			return true
+		}
+		return false
+	}
+	switch action.kind {
+	case actionCreate:
+		if stale(action.ordinal) {
+			return petAction{kind: actionWait, ordinal: action.ordinal, requeueAfter: staleClaimRetry,
+				reason: "a claim of the pet is still owned by an earlier pod of its name"}
+		}
+	case actionBatch:
+		creates := action.creates[:0:0]
+		for _, create := range action.creates {
+			if stale(create.ordinal) {
+				action.requeueAfter = staleClaimRetry
+				continue
+			}
+			creates = append(creates, create)
+		}
+		action.creates = creates
+	}
+	return action
+}
+
 // reportSkipped records a Warning event for each pet the action went past
 // because it stayed terminating beyond its grace period plus the margin.
 func (c *defaultPetSetControl) reportSkipped(ctx context.Context, set *appsv1alpha1.PetSet, action petAction) {
@@ -604,17 +821,26 @@ func (c *defaultPetSetControl) reportSkipped(ctx context.Context, set *appsv1alp
 }
 
 // cascade tears a PetSet being deleted down to zero, one pet at a time from
-// the highest ordinal, whatever the pets' health, then removes
+// the highest ordinal (under Parallel pet management all at once, in
+// slow-start batches), whatever the pets' health, then removes
 // PetSetFinalizer.
 func (c *defaultPetSetControl) cascade(ctx context.Context, set *appsv1alpha1.PetSet, pets []*v1.Pod) (time.Duration, bool, error) {
 	logger := klog.FromContext(ctx)
-	action := nextTeardownAction(pets, c.clock.Now(), c.terminatingMargin)
+	var action petAction
+	if isParallel(set) {
+		action = nextParallelTeardownAction(pets, c.clock.Now(), c.terminatingMargin)
+	} else {
+		action = nextTeardownAction(pets, c.clock.Now(), c.terminatingMargin)
+	}
 	logger.V(4).Info("Next pet action for deleted PetSet", "petSet", klog.KObj(set), "action", action.kind,
 		"ordinal", action.ordinal, "reason", action.reason)
 	switch action.kind {
 	case actionDelete:
 		c.reportSkipped(ctx, set, action)
 		return 0, false, c.petControl.DeletePet(ctx, set, action.pod)
+	case actionBatch:
+		_, err := slowStartBatch(c.deleteOps(ctx, set, action.batch))
+		return 0, false, err
 	case actionWait:
 		return action.requeueAfter, false, nil
 	}
@@ -654,9 +880,10 @@ func (c *defaultPetSetControl) orphan(ctx context.Context, set *appsv1alpha1.Pet
 
 // updateStatus writes set's status when it differs from the observed one.
 func (c *defaultPetSetControl) updateStatus(ctx context.Context, set *appsv1alpha1.PetSet, pets []*v1.Pod, revisions *revisionState) error {
-	status := computeStatus(set, pets)
+	now := c.clock.Now()
+	status := computeStatus(set, pets, now)
 	if revisions != nil {
-		status = computeRevisionStatus(set, pets, revisions.current.Name, revisions.update.Name, &revisions.collisionCount)
+		status = computeRevisionStatus(set, pets, revisions.current.Name, revisions.update.Name, &revisions.collisionCount, now)
 	}
 	if apiequality.Semantic.DeepEqual(set.Status, status) {
 		return nil

@@ -817,7 +817,7 @@ func TestDriftIsRepaired(t *testing.T) {
 		f.mustSync()
 		pod := f.om.serverPet(1)
 		want := map[string]string{"app": "nginx", appsv1alpha1.PetSetPodNameLabel: "web-1", appsv1alpha1.PetSetPodOrdinalLabel: "1",
-			appsv1alpha1.ControllerRevisionHashLabel: f.set.Status.UpdateRevision}
+			appsv1alpha1.PodIndexLabel: "1", appsv1alpha1.ControllerRevisionHashLabel: f.set.Status.UpdateRevision}
 		if diff := cmp.Diff(want, pod.Labels); diff != "" {
 			t.Errorf("labels after the repair (-want +got):\n%s", diff)
 		}

@@ -32,6 +32,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -135,6 +136,9 @@ func (rt *requestTracker) count() int {
 // set). It checks the ordering rules at the moment of every write and
 // records violations.
 type fakeObjectManager struct {
+	// mu serializes the calls of the pet control, which Parallel pet
+	// management makes concurrently.
+	mu  sync.Mutex
 	set func() *appsv1alpha1.PetSet
 	// now and margin say which terminating pods are stuck, for the
 	// ordering checks.
@@ -226,6 +230,8 @@ func (om *fakeObjectManager) violate(format string, args ...any) {
 }
 
 func (om *fakeObjectManager) CreatePod(_ context.Context, pod *v1.Pod) (*v1.Pod, error) {
+	om.mu.Lock()
+	defer om.mu.Unlock()
 	if err := om.createPod.next(); err != nil {
 		return nil, err
 	}
@@ -239,10 +245,12 @@ func (om *fakeObjectManager) CreatePod(_ context.Context, pod *v1.Pod) (*v1.Pod,
 	if set.DeletionTimestamp != nil {
 		om.violate("pod %s created while the PetSet is being deleted", pod.Name)
 	}
-	for i := 0; i < ordinal; i++ {
+	for i := startOrdinalOf(set); i < ordinal && !isParallel(set); i++ {
 		lower := om.serverPet(i)
 		if lower == nil || !isHealthy(lower) {
 			om.violate("pod %s created while pet %d is missing or unhealthy", pod.Name, i)
+		} else if !isAvailable(lower, set.Spec.MinReadySeconds, om.now()) {
+			om.violate("pod %s created while pet %d is Ready for less than minReadySeconds", pod.Name, i)
 		}
 	}
 	for _, claim := range newPetClaims(set, ordinal) {
@@ -261,6 +269,8 @@ func (om *fakeObjectManager) CreatePod(_ context.Context, pod *v1.Pod) (*v1.Pod,
 }
 
 func (om *fakeObjectManager) ReadPod(_ context.Context, namespace, name string) (*v1.Pod, error) {
+	om.mu.Lock()
+	defer om.mu.Unlock()
 	if err := om.readPod.next(); err != nil {
 		return nil, err
 	}
@@ -278,6 +288,8 @@ func (om *fakeObjectManager) blocksRemoval(other *v1.Pod) bool {
 }
 
 func (om *fakeObjectManager) DeletePod(_ context.Context, pod *v1.Pod) error {
+	om.mu.Lock()
+	defer om.mu.Unlock()
 	if err := om.deletePod.next(); err != nil {
 		return err
 	}
@@ -298,6 +310,11 @@ func (om *fakeObjectManager) DeletePod(_ context.Context, pod *v1.Pod) error {
 	}
 	ordinal := getOrdinal(current)
 	switch {
+	case isParallel(set):
+		// Parallel: no order, only pets out of range or terminated.
+		if set.DeletionTimestamp == nil && ordinalInRange(set, ordinal) && !isTerminated(current) && !runsOlderTemplate(current, set) {
+			om.violate("pod %s deleted while within ordinals %d..%d", pod.Name, startOrdinalOf(set), startOrdinalOf(set)+replicasOf(set)-1)
+		}
 	case set.DeletionTimestamp != nil:
 		// Teardown: highest first, each after the higher ones are gone,
 		// whatever their health.
@@ -306,12 +323,12 @@ func (om *fakeObjectManager) DeletePod(_ context.Context, pod *v1.Pod) error {
 				om.violate("pod %s deleted in teardown before the higher pet %s is gone", pod.Name, other.Name)
 			}
 		}
-	case isTerminated(current) && ordinal < replicasOf(set):
+	case isTerminated(current) && ordinalInRange(set, ordinal):
 		// A Failed or Succeeded pet in range is replaced.
 	case runsOlderTemplate(current, set) && set.Spec.UpdateStrategy.Type == appsv1alpha1.RollingUpdatePetSetStrategyType:
 		// A rolling update: at or above the partition only (the
 		// budget is checked by the rollout matrix).
-		if ru := set.Spec.UpdateStrategy.RollingUpdate; ru != nil && ru.Partition != nil && ordinal < int(*ru.Partition) {
+		if ru := set.Spec.UpdateStrategy.RollingUpdate; ru != nil && ru.Partition != nil && ordinal < startOrdinalOf(set)+int(*ru.Partition) {
 			om.violate("pod %s below the partition %d deleted by the rolling update", pod.Name, *ru.Partition)
 		}
 	case runsOlderTemplate(current, set) && set.Spec.UpdateStrategy.Type == appsv1alpha1.RecreatePetSetStrategyType:
@@ -322,22 +339,31 @@ func (om *fakeObjectManager) DeletePod(_ context.Context, pod *v1.Pod) error {
 			}
 		}
 	default:
-		// A scale down: highest first, each after the higher ones are
+		// A scale down (or a move of the start ordinal): the condemned
+		// pets highest first, each after the higher condemned ones are
 		// gone; every pet in range healthy; no condemned pet paused.
-		replicas := replicasOf(set)
-		if ordinal < replicas {
-			om.violate("pod %s deleted while within replicas %d", pod.Name, replicas)
+		if ordinalInRange(set, ordinal) {
+			om.violate("pod %s deleted while within ordinals %d..%d", pod.Name, startOrdinalOf(set), startOrdinalOf(set)+replicasOf(set)-1)
 		}
 		for _, other := range om.serverPets() {
 			switch o := getOrdinal(other); {
 			case o == ordinal:
-			case o > ordinal && om.blocksRemoval(other):
-				om.violate("pod %s deleted before the higher pet %s is gone", pod.Name, other.Name)
-			case o < replicas && !isHealthy(other):
+			case o > ordinal && !ordinalInRange(set, o) && om.blocksRemoval(other):
+				om.violate("pod %s deleted before the higher condemned pet %s is gone", pod.Name, other.Name)
+			case ordinalInRange(set, o) && !isHealthy(other):
 				om.violate("pod %s deleted while pet %s in range is unhealthy", pod.Name, other.Name)
 			}
-			if getOrdinal(other) >= replicas && isPaused(other) && !isTerminating(other) {
+			if !ordinalInRange(set, getOrdinal(other)) && isPaused(other) && !isTerminating(other) {
 				om.violate("pod %s deleted while the condemned pet %s is paused", pod.Name, other.Name)
+			}
+		}
+	}
+	if set.DeletionTimestamp == nil && !ordinalInRange(set, ordinal) &&
+		retentionPolicyOf(set).WhenScaled == appsv1alpha1.DeletePersistentVolumeClaimRetentionPolicyType {
+		for _, want := range newPetClaims(set, ordinal) {
+			claim, err := om.claimLister.PersistentVolumeClaims(want.Namespace).Get(want.Name)
+			if err == nil && !slices.ContainsFunc(claim.OwnerReferences, func(ref metav1.OwnerReference) bool { return ref.UID == current.UID }) {
+				om.violate("condemned pod %s deleted before its claim %s is owned by it: %v", pod.Name, claim.Name, claim.OwnerReferences)
 			}
 		}
 	}
@@ -352,6 +378,8 @@ func (om *fakeObjectManager) DeletePod(_ context.Context, pod *v1.Pod) error {
 }
 
 func (om *fakeObjectManager) PatchPod(_ context.Context, namespace, name string, patch []byte) error {
+	om.mu.Lock()
+	defer om.mu.Unlock()
 	if err := om.patchPod.next(); err != nil {
 		return err
 	}
@@ -383,10 +411,14 @@ func (om *fakeObjectManager) PatchPod(_ context.Context, namespace, name string,
 }
 
 func (om *fakeObjectManager) GetClaim(namespace, name string) (*v1.PersistentVolumeClaim, error) {
+	om.mu.Lock()
+	defer om.mu.Unlock()
 	return om.claimLister.PersistentVolumeClaims(namespace).Get(name)
 }
 
 func (om *fakeObjectManager) ReadClaim(_ context.Context, namespace, name string) (*v1.PersistentVolumeClaim, error) {
+	om.mu.Lock()
+	defer om.mu.Unlock()
 	return om.claimLister.PersistentVolumeClaims(namespace).Get(name)
 }
 
@@ -405,6 +437,8 @@ func (om *fakeObjectManager) revealHiddenClaim(name string) bool {
 }
 
 func (om *fakeObjectManager) PatchClaim(_ context.Context, namespace, name string, patch []byte) error {
+	om.mu.Lock()
+	defer om.mu.Unlock()
 	if err := om.patchClaim.next(); err != nil {
 		return err
 	}
@@ -433,6 +467,8 @@ func (om *fakeObjectManager) PatchClaim(_ context.Context, namespace, name strin
 }
 
 func (om *fakeObjectManager) CreateClaim(_ context.Context, claim *v1.PersistentVolumeClaim) error {
+	om.mu.Lock()
+	defer om.mu.Unlock()
 	if err := om.createClaim.next(); err != nil {
 		return err
 	}
@@ -714,6 +750,7 @@ func (f *fixture) kubelet() {
 		case pod.Status.Phase == v1.PodPending:
 			pod = pod.DeepCopy()
 			setRunningReady(pod)
+			pod.Status.Conditions[0].LastTransitionTime = metav1.NewTime(f.clock.Now())
 			pod.ResourceVersion = f.om.nextVersion()
 			f.om.server[key] = pod
 		}
@@ -731,8 +768,9 @@ func (f *fixture) converged() bool {
 	if len(pets) != want {
 		return false
 	}
+	start := startOrdinalOf(f.set)
 	for i, pod := range pets {
-		if getOrdinal(pod) != i || !isHealthy(pod) {
+		if getOrdinal(pod) != start+i || !isHealthy(pod) {
 			return false
 		}
 	}
@@ -784,7 +822,7 @@ func (f *fixture) checkInvariants(opts invariantOpts) {
 		}
 		seen[label] = pod.Name
 		if !opts.allowGaps {
-			if ordinal != i {
+			if ordinal != startOrdinalOf(set)+i {
 				f.t.Errorf("gap in ordinals: pet %s at position %d (pets %v)", pod.Name, i, names(pets))
 			}
 			if i > 0 && isRunningAndReady(pod) && !isRunningAndReady(pets[i-1]) {
@@ -806,7 +844,11 @@ func (f *fixture) checkInvariants(opts invariantOpts) {
 				f.t.Errorf("claim %s of pet %s: %v", want.Name, pod.Name, err)
 				continue
 			}
-			if len(claim.OwnerReferences) != 0 {
+			// Under the default policy (Retain) claims outlive pets
+			// and the PetSet: neither owns them.
+			if policy := retentionPolicyOf(set); policy.WhenDeleted == appsv1alpha1.RetainPersistentVolumeClaimRetentionPolicyType &&
+				policy.WhenScaled == appsv1alpha1.RetainPersistentVolumeClaimRetentionPolicyType &&
+				slices.ContainsFunc(claim.OwnerReferences, func(ref metav1.OwnerReference) bool { return ref.Kind == "PetSet" || ref.Kind == "Pod" }) {
 				f.t.Errorf("claim %s has owners %v", claim.Name, claim.OwnerReferences)
 			}
 			for k, v := range claimLabels(set, claimTemplateOf(set, claim.Name, ordinal)) {
@@ -986,6 +1028,19 @@ func (f *fixture) settled(status appsv1alpha1.PetSetStatus) appsv1alpha1.PetSetS
 	status.UpdateRevision = status.CurrentRevision
 	status.CurrentReplicas, status.UpdatedReplicas = status.Replicas, status.Replicas
 	status.CollisionCount = ptrTo(int32(0))
+	return f.withAvailability(status)
+}
+
+// withAvailability completes a status expected of a PetSet without
+// minReadySeconds: every Ready pet is available, and the Available
+// condition says so (its transition time is the one the PetSet has).
+func (f *fixture) withAvailability(status appsv1alpha1.PetSetStatus) appsv1alpha1.PetSetStatus {
+	status.AvailableReplicas = status.ReadyReplicas
+	want := availableCondition(f.set, status.AvailableReplicas, time.Time{})
+	if c := meta.FindStatusCondition(f.set.Status.Conditions, want.Type); c != nil {
+		want.LastTransitionTime = c.LastTransitionTime
+	}
+	status.Conditions = []metav1.Condition{want}
 	return status
 }
 

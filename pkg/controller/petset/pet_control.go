@@ -61,7 +61,8 @@ const (
 )
 
 // petControlInterface performs the writes on pets: their pods and claims.
-// Claims are only ever created or labelled, never deleted.
+// Claims are only ever created, labelled and given owners (for the claim
+// retention policy; the garbage collector deletes them), never deleted.
 type petControlInterface interface {
 	// CreatePet creates the missing claims of pod, then pod. A pod that
 	// already exists is not an error.
@@ -80,6 +81,12 @@ type petControlInterface interface {
 	EnsureClaims(ctx context.Context, set *appsv1alpha1.PetSet, pod *v1.Pod) error
 	// ReleasePet removes set's ownerReference from pod.
 	ReleasePet(ctx context.Context, set *appsv1alpha1.PetSet, pod *v1.Pod) error
+	// UpdateClaimOwners sets the ownerReferences of pod's claims that
+	// carry out set's claim retention policy.
+	UpdateClaimOwners(ctx context.Context, set *appsv1alpha1.PetSet, pod *v1.Pod) error
+	// PetClaimsAreStale reports whether a claim of the pet to create is
+	// still owned by an earlier pod of its name.
+	PetClaimsAreStale(set *appsv1alpha1.PetSet, ordinal int) (bool, error)
 }
 
 // petObjectManager is the API seam of the pet control: writes go to the API

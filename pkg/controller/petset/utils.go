@@ -22,6 +22,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	appsv1alpha1 "github.com/petsets/api/apps/v1alpha1"
 	v1 "k8s.io/api/core/v1"
@@ -84,6 +85,22 @@ func replicasOf(set *appsv1alpha1.PetSet) int {
 	return int(*set.Spec.Replicas)
 }
 
+// startOrdinalOf returns the ordinal of the first pet (spec.ordinals.start,
+// 0 when unset).
+func startOrdinalOf(set *appsv1alpha1.PetSet) int {
+	if set.Spec.Ordinals == nil {
+		return 0
+	}
+	return int(set.Spec.Ordinals.Start)
+}
+
+// ordinalInRange reports whether the pet with the given ordinal is one
+// set wants: start <= ordinal < start+replicas.
+func ordinalInRange(set *appsv1alpha1.PetSet, ordinal int) bool {
+	start := startOrdinalOf(set)
+	return ordinal >= start && ordinal < start+replicasOf(set)
+}
+
 // getSelector returns the PetSet's label selector. A nil or empty selector is
 // an error: it would select every pod in the namespace.
 func getSelector(set *appsv1alpha1.PetSet) (labels.Selector, error) {
@@ -129,6 +146,43 @@ func isRunningAndReady(pod *v1.Pod) bool {
 	return pod.Status.Phase == v1.PodRunning && isPodReady(pod) && !isPaused(pod)
 }
 
+// readySince returns when the pod's PodReady condition last became True;
+// zero when it is not True or the time is not recorded.
+func readySince(pod *v1.Pod) time.Time {
+	for _, c := range pod.Status.Conditions {
+		if c.Type == v1.PodReady && c.Status == v1.ConditionTrue {
+			return c.LastTransitionTime.Time
+		}
+	}
+	return time.Time{}
+}
+
+// availableIn returns how long it takes the pet to be available: Running
+// and Ready (isRunningAndReady) for at least minReadySeconds, as apps/v1
+// counts it. It is 0 when the pet is available at now, and ok is false when
+// it is not Running and Ready, or its Ready condition has no transition
+// time while minReadySeconds is positive (no time makes it available then).
+func availableIn(pod *v1.Pod, minReadySeconds int32, now time.Time) (wait time.Duration, ok bool) {
+	if !isRunningAndReady(pod) {
+		return 0, false
+	}
+	if minReadySeconds <= 0 {
+		return 0, true
+	}
+	since := readySince(pod)
+	if since.IsZero() {
+		return 0, false
+	}
+	return max(0, since.Add(time.Duration(minReadySeconds)*time.Second).Sub(now)), true
+}
+
+// isAvailable reports whether the pet has been Running and Ready for at
+// least minReadySeconds at now.
+func isAvailable(pod *v1.Pod, minReadySeconds int32, now time.Time) bool {
+	wait, ok := availableIn(pod, minReadySeconds, now)
+	return ok && wait == 0
+}
+
 // isTerminating reports whether the pod is being deleted.
 func isTerminating(pod *v1.Pod) bool {
 	return pod.DeletionTimestamp != nil
@@ -165,11 +219,13 @@ func isControlledBy(pod *v1.Pod, set *appsv1alpha1.PetSet) bool {
 }
 
 // identityLabels returns the labels that carry a pet's identity: its name
-// and its ordinal.
+// and its ordinal, the latter also under the key StatefulSet pods carry
+// (apps.kubernetes.io/pod-index), which tools written for StatefulSets read.
 func identityLabels(set *appsv1alpha1.PetSet, ordinal int) map[string]string {
 	return map[string]string{
 		appsv1alpha1.PetSetPodNameLabel:    getPetName(set, ordinal),
 		appsv1alpha1.PetSetPodOrdinalLabel: strconv.Itoa(ordinal),
+		appsv1alpha1.PodIndexLabel:         strconv.Itoa(ordinal),
 	}
 }
 
@@ -185,8 +241,9 @@ func claimLabels(set *appsv1alpha1.PetSet, template string) map[string]string {
 // newPetClaims returns the claims of the pet with the given ordinal, keyed by
 // the name of their claim template. Each claim carries the template's
 // annotations and spec, the template's labels plus the selector's matchLabels,
-// the pet name label and the claim labels, and no ownerReference: claims
-// outlive pets and the PetSet.
+// the pet name label and the claim labels, and the PetSet as controller
+// when the claim retention policy deletes the claims with the PetSet (none
+// otherwise: claims outlive pets and the PetSet).
 func newPetClaims(set *appsv1alpha1.PetSet, ordinal int) map[string]*v1.PersistentVolumeClaim {
 	claims := make(map[string]*v1.PersistentVolumeClaim, len(set.Spec.VolumeClaimTemplates))
 	for i := range set.Spec.VolumeClaimTemplates {
@@ -206,6 +263,9 @@ func newPetClaims(set *appsv1alpha1.PetSet, ordinal int) map[string]*v1.Persiste
 				Annotations: maps.Clone(template.Annotations),
 			},
 			Spec: *template.Spec.DeepCopy(),
+		}
+		if retentionPolicyOf(set).WhenDeleted == appsv1alpha1.DeletePersistentVolumeClaimRetentionPolicyType {
+			claims[template.Name].OwnerReferences = []metav1.OwnerReference{*newControllerRef(set)}
 		}
 	}
 	return claims

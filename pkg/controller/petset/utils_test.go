@@ -105,6 +105,7 @@ func TestNewPet(t *testing.T) {
 			"app":                              "nginx",
 			appsv1alpha1.PetSetPodNameLabel:    "web-2",
 			appsv1alpha1.PetSetPodOrdinalLabel: "2",
+			appsv1alpha1.PodIndexLabel:         "2",
 		},
 		Annotations: map[string]string{appsv1alpha1.PetSetInitAnnotation: "true"},
 		OwnerReferences: []metav1.OwnerReference{{

@@ -65,6 +65,21 @@ func SetDefaults_PetSet(obj *appsv1alpha1.PetSet) {
 	if obj.Spec.RevisionHistoryLimit == nil {
 		obj.Spec.RevisionHistoryLimit = new(int32(10))
 	}
+	// Pets are created and deleted in order, and their claims are never
+	// deleted, as in Kubernetes 1.4 (and as apps/v1 defaults).
+	if obj.Spec.PodManagementPolicy == "" {
+		obj.Spec.PodManagementPolicy = appsv1alpha1.OrderedReadyPodManagement
+	}
+	if obj.Spec.PersistentVolumeClaimRetentionPolicy == nil {
+		obj.Spec.PersistentVolumeClaimRetentionPolicy = &appsv1alpha1.PetSetPersistentVolumeClaimRetentionPolicy{}
+	}
+	policy := obj.Spec.PersistentVolumeClaimRetentionPolicy
+	if policy.WhenDeleted == "" {
+		policy.WhenDeleted = appsv1alpha1.RetainPersistentVolumeClaimRetentionPolicyType
+	}
+	if policy.WhenScaled == "" {
+		policy.WhenScaled = appsv1alpha1.RetainPersistentVolumeClaimRetentionPolicyType
+	}
 }
 
 func copyLabels(in map[string]string) map[string]string {

@@ -203,6 +203,54 @@ func TestSetObjectDefaultsUpdateStrategy(t *testing.T) {
 	}
 }
 
+func TestSetObjectDefaultsPolicies(t *testing.T) {
+	retain, del := appsv1alpha1.RetainPersistentVolumeClaimRetentionPolicyType, appsv1alpha1.DeletePersistentVolumeClaimRetentionPolicyType
+	for _, tc := range []struct {
+		name       string
+		policy     appsv1alpha1.PodManagementPolicyType
+		retention  *appsv1alpha1.PetSetPersistentVolumeClaimRetentionPolicy
+		ordinals   *appsv1alpha1.PetSetOrdinals
+		wantPolicy appsv1alpha1.PodManagementPolicyType
+		want       appsv1alpha1.PetSetPersistentVolumeClaimRetentionPolicy
+	}{{
+		name:       "none: OrderedReady and Retain, the 1.4 behaviour",
+		wantPolicy: appsv1alpha1.OrderedReadyPodManagement,
+		want:       appsv1alpha1.PetSetPersistentVolumeClaimRetentionPolicy{WhenDeleted: retain, WhenScaled: retain},
+	}, {
+		name:       "explicit values are kept",
+		policy:     appsv1alpha1.ParallelPodManagement,
+		retention:  &appsv1alpha1.PetSetPersistentVolumeClaimRetentionPolicy{WhenDeleted: del, WhenScaled: del},
+		ordinals:   &appsv1alpha1.PetSetOrdinals{Start: 3},
+		wantPolicy: appsv1alpha1.ParallelPodManagement,
+		want:       appsv1alpha1.PetSetPersistentVolumeClaimRetentionPolicy{WhenDeleted: del, WhenScaled: del},
+	}, {
+		name:       "one retention policy set: the other is Retain",
+		retention:  &appsv1alpha1.PetSetPersistentVolumeClaimRetentionPolicy{WhenScaled: del},
+		wantPolicy: appsv1alpha1.OrderedReadyPodManagement,
+		want:       appsv1alpha1.PetSetPersistentVolumeClaimRetentionPolicy{WhenDeleted: retain, WhenScaled: del},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := minimalPetSet(map[string]string{"app": "nginx"})
+			p.Spec.PodManagementPolicy = tc.policy
+			p.Spec.PersistentVolumeClaimRetentionPolicy = tc.retention
+			p.Spec.Ordinals = tc.ordinals.DeepCopy()
+			v1alpha1.SetObjectDefaults_PetSet(p)
+			if p.Spec.PodManagementPolicy != tc.wantPolicy {
+				t.Errorf("podManagementPolicy %q, want %q", p.Spec.PodManagementPolicy, tc.wantPolicy)
+			}
+			if diff := cmp.Diff(&tc.want, p.Spec.PersistentVolumeClaimRetentionPolicy); diff != "" {
+				t.Errorf("persistentVolumeClaimRetentionPolicy (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.ordinals, p.Spec.Ordinals); diff != "" {
+				t.Errorf("ordinals are not defaulted (-want +got):\n%s", diff)
+			}
+			if p.Spec.MinReadySeconds != 0 {
+				t.Errorf("minReadySeconds %d, want 0", p.Spec.MinReadySeconds)
+			}
+		})
+	}
+}
+
 func TestSetObjectDefaultsPodTemplate(t *testing.T) {
 	p := minimalPetSet(map[string]string{"app": "nginx"})
 	p.Spec.Template.Spec.Containers = []corev1.Container{

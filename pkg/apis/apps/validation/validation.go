@@ -53,7 +53,7 @@ import (
 
 // ForbiddenUpdateMessage is the detail of the errors refusing a change to a
 // part of the spec that is fixed once the PetSet exists.
-const ForbiddenUpdateMessage = "updates to petset spec for fields other than 'replicas', 'template', 'updateStrategy' and 'revisionHistoryLimit' are forbidden"
+const ForbiddenUpdateMessage = "updates to petset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy', 'minReadySeconds' and 'revisionHistoryLimit' are forbidden"
 
 // ValidatePetSetName checks the name of a PetSet. It must be a DNS-1123
 // label: it is the stem of the pets' pod names and host names. Prefix
@@ -262,7 +262,57 @@ func validatePetSetSpec(spec, oldSpec *apps.PetSetSpec, fldPath *field.Path) fie
 	if spec.RevisionHistoryLimit != nil {
 		allErrs = append(allErrs, apimachineryvalidation.ValidateNonnegativeField(int64(*spec.RevisionHistoryLimit), fldPath.Child("revisionHistoryLimit"))...)
 	}
+
+	switch spec.PodManagementPolicy {
+	case "", apps.OrderedReadyPodManagement, apps.ParallelPodManagement:
+		// Empty means the default, OrderedReady.
+	default:
+		allErrs = append(allErrs, field.Invalid(fldPath.Child("podManagementPolicy"), spec.PodManagementPolicy,
+			fmt.Sprintf("must be '%s' or '%s'", apps.OrderedReadyPodManagement, apps.ParallelPodManagement)))
+	}
+	allErrs = append(allErrs, apimachineryvalidation.ValidateNonnegativeField(int64(spec.MinReadySeconds), fldPath.Child("minReadySeconds"))...)
+	allErrs = append(allErrs, validateOrdinals(spec, fldPath.Child("ordinals", "start"))...)
+	if policy := spec.PersistentVolumeClaimRetentionPolicy; policy != nil {
+		policyPath := fldPath.Child("persistentVolumeClaimRetentionPolicy")
+		allErrs = append(allErrs, validateRetentionPolicyType(policy.WhenDeleted, policyPath.Child("whenDeleted"))...)
+		allErrs = append(allErrs, validateRetentionPolicyType(policy.WhenScaled, policyPath.Child("whenScaled"))...)
+	}
 	return allErrs
+}
+
+// validateOrdinals checks spec.ordinals.start: it is >= 0, as apps/v1
+// requires, and the highest ordinal, start+replicas-1, is at most
+// math.MaxInt32, the ordinal the name checks of validatePetAndClaimNames
+// assume as the longest; so every pet and claim name of a PetSet that
+// passed them fits whatever start and replicas become.
+func validateOrdinals(spec *apps.PetSetSpec, startPath *field.Path) field.ErrorList {
+	if spec.Ordinals == nil {
+		return nil
+	}
+	start := spec.Ordinals.Start
+	if start < 0 {
+		return apimachineryvalidation.ValidateNonnegativeField(int64(start), startPath)
+	}
+	if highest := int64(start) + int64(spec.Replicas) - 1; highest > math.MaxInt32 {
+		return field.ErrorList{field.Invalid(startPath, start,
+			fmt.Sprintf("the highest ordinal, start + replicas - 1 = %d, must be at most %d", highest, math.MaxInt32))}
+	}
+	return nil
+}
+
+// supportedRetentionPolicies are the values of whenDeleted and whenScaled.
+var supportedRetentionPolicies = []string{
+	string(apps.RetainPersistentVolumeClaimRetentionPolicyType),
+	string(apps.DeletePersistentVolumeClaimRetentionPolicyType),
+}
+
+// validateRetentionPolicyType accepts Retain and Delete, as apps/v1 does.
+func validateRetentionPolicyType(policy apps.PersistentVolumeClaimRetentionPolicyType, fldPath *field.Path) field.ErrorList {
+	switch policy {
+	case apps.RetainPersistentVolumeClaimRetentionPolicyType, apps.DeletePersistentVolumeClaimRetentionPolicyType:
+		return nil
+	}
+	return field.ErrorList{field.NotSupported(fldPath, policy, supportedRetentionPolicies)}
 }
 
 // supportedUpdateStrategies are the values of spec.updateStrategy.type.
@@ -477,11 +527,15 @@ func claimVolume(name string) corev1.Volume {
 }
 
 // validatePetSetSpecUpdate refuses, as apps/v1 does for StatefulSets, every
-// change of the spec but those of spec.replicas, spec.template,
-// spec.updateStrategy and spec.revisionHistoryLimit, naming each changed
-// field.
+// change of the spec but those of spec.replicas, spec.ordinals,
+// spec.template, spec.updateStrategy,
+// spec.persistentVolumeClaimRetentionPolicy, spec.minReadySeconds and
+// spec.revisionHistoryLimit, naming each changed field.
 func validatePetSetSpecUpdate(spec, oldSpec *apps.PetSetSpec, fldPath *field.Path) field.ErrorList {
 	var allErrs field.ErrorList
+	if podManagementPolicyOf(spec) != podManagementPolicyOf(oldSpec) {
+		allErrs = append(allErrs, field.Forbidden(fldPath.Child("podManagementPolicy"), ForbiddenUpdateMessage))
+	}
 	if spec.ServiceName != oldSpec.ServiceName {
 		allErrs = append(allErrs, field.Forbidden(fldPath.Child("serviceName"), ForbiddenUpdateMessage))
 	}
@@ -492,6 +546,16 @@ func validatePetSetSpecUpdate(spec, oldSpec *apps.PetSetSpec, fldPath *field.Pat
 		allErrs = append(allErrs, field.Forbidden(fldPath.Child("volumeClaimTemplates"), ForbiddenUpdateMessage))
 	}
 	return allErrs
+}
+
+// podManagementPolicyOf returns the policy of spec, the default
+// OrderedReady when it is empty (an object stored before the field
+// existed).
+func podManagementPolicyOf(spec *apps.PetSetSpec) apps.PodManagementPolicyType {
+	if spec.PodManagementPolicy == "" {
+		return apps.OrderedReadyPodManagement
+	}
+	return spec.PodManagementPolicy
 }
 
 // withoutPreexisting drops from errs the errors the old object has as well.
@@ -536,5 +600,14 @@ func validatePetSetStatus(status *apps.PetSetStatus, fldPath *field.Path) field.
 	if status.CollisionCount != nil {
 		allErrs = append(allErrs, apimachineryvalidation.ValidateNonnegativeField(int64(*status.CollisionCount), fldPath.Child("collisionCount"))...)
 	}
+	availablePath := fldPath.Child("availableReplicas")
+	allErrs = append(allErrs, apimachineryvalidation.ValidateNonnegativeField(int64(status.AvailableReplicas), availablePath)...)
+	if status.AvailableReplicas > status.Replicas {
+		allErrs = append(allErrs, field.Invalid(availablePath, status.AvailableReplicas, "cannot be greater than status.replicas"))
+	}
+	if status.AvailableReplicas > status.ReadyReplicas {
+		allErrs = append(allErrs, field.Invalid(availablePath, status.AvailableReplicas, "cannot be greater than status.readyReplicas"))
+	}
+	allErrs = append(allErrs, metav1validation.ValidateConditions(status.Conditions, fldPath.Child("conditions"))...)
 	return allErrs
 }

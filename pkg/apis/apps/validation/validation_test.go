@@ -17,6 +17,7 @@ limitations under the License.
 package validation
 
 import (
+	"math"
 	"math/rand"
 	"os"
 	"reflect"
@@ -154,6 +155,62 @@ func TestValidatePetSet(t *testing.T) {
 	}, {
 		name:   "recreate",
 		mutate: func(p *appsv1alpha1.PetSet) { p.Spec.UpdateStrategy.Type = appsv1alpha1.RecreatePetSetStrategyType },
+	}, {
+		name: "every apps/v1 field set",
+		mutate: func(p *appsv1alpha1.PetSet) {
+			p.Spec.PodManagementPolicy = appsv1alpha1.ParallelPodManagement
+			p.Spec.MinReadySeconds = 5
+			p.Spec.Ordinals = &appsv1alpha1.PetSetOrdinals{Start: 5}
+			p.Spec.PersistentVolumeClaimRetentionPolicy = &appsv1alpha1.PetSetPersistentVolumeClaimRetentionPolicy{
+				WhenDeleted: appsv1alpha1.DeletePersistentVolumeClaimRetentionPolicyType,
+				WhenScaled:  appsv1alpha1.DeletePersistentVolumeClaimRetentionPolicyType,
+			}
+		},
+	}, {
+		name:   "unknown podManagementPolicy",
+		mutate: func(p *appsv1alpha1.PetSet) { p.Spec.PodManagementPolicy = "Random" },
+		want:   []fieldError{{field.ErrorTypeInvalid, "spec.podManagementPolicy"}},
+	}, {
+		name:   "negative minReadySeconds",
+		mutate: func(p *appsv1alpha1.PetSet) { p.Spec.MinReadySeconds = -1 },
+		want:   []fieldError{{field.ErrorTypeInvalid, "spec.minReadySeconds"}},
+	}, {
+		name:   "negative ordinals.start",
+		mutate: func(p *appsv1alpha1.PetSet) { p.Spec.Ordinals = &appsv1alpha1.PetSetOrdinals{Start: -1} },
+		want:   []fieldError{{field.ErrorTypeInvalid, "spec.ordinals.start"}},
+	}, {
+		name: "highest ordinal at the int32 limit",
+		mutate: func(p *appsv1alpha1.PetSet) {
+			p.Spec.Replicas = new(int32(3))
+			p.Spec.Ordinals = &appsv1alpha1.PetSetOrdinals{Start: math.MaxInt32 - 2}
+		},
+	}, {
+		name: "highest ordinal beyond the int32 limit",
+		mutate: func(p *appsv1alpha1.PetSet) {
+			p.Spec.Replicas = new(int32(3))
+			p.Spec.Ordinals = &appsv1alpha1.PetSetOrdinals{Start: math.MaxInt32 - 1}
+		},
+		want: []fieldError{{field.ErrorTypeInvalid, "spec.ordinals.start"}},
+	}, {
+		name: "unknown claim retention policies",
+		mutate: func(p *appsv1alpha1.PetSet) {
+			p.Spec.PersistentVolumeClaimRetentionPolicy = &appsv1alpha1.PetSetPersistentVolumeClaimRetentionPolicy{
+				WhenDeleted: "Keep", WhenScaled: "delete",
+			}
+		},
+		want: []fieldError{
+			{field.ErrorTypeNotSupported, "spec.persistentVolumeClaimRetentionPolicy.whenDeleted"},
+			{field.ErrorTypeNotSupported, "spec.persistentVolumeClaimRetentionPolicy.whenScaled"},
+		},
+	}, {
+		name: "pod-index label in the template",
+		mutate: func(p *appsv1alpha1.PetSet) {
+			p.Spec.Template.Labels[appsv1alpha1.PodIndexLabel] = "0"
+		},
+		want: []fieldError{
+			{field.ErrorTypeForbidden, "spec.selector.matchLabels[apps.kubernetes.io/pod-index]"},
+			{field.ErrorTypeForbidden, "spec.template.metadata.labels[apps.kubernetes.io/pod-index]"},
+		},
 	}, {
 		name:   "unknown update strategy",
 		mutate: func(p *appsv1alpha1.PetSet) { p.Spec.UpdateStrategy.Type = "Sometimes" },
@@ -647,6 +704,31 @@ func TestValidatePetSetUpdate(t *testing.T) {
 		name:   "revisionHistoryLimit",
 		mutate: func(p *appsv1alpha1.PetSet) { p.Spec.RevisionHistoryLimit = new(int32(0)) },
 	}, {
+		name: "minReadySeconds, ordinals and claim retention",
+		mutate: func(p *appsv1alpha1.PetSet) {
+			p.Spec.MinReadySeconds = 10
+			p.Spec.Ordinals = &appsv1alpha1.PetSetOrdinals{Start: 3}
+			p.Spec.PersistentVolumeClaimRetentionPolicy.WhenScaled = appsv1alpha1.DeletePersistentVolumeClaimRetentionPolicyType
+		},
+	}, {
+		name:   "ordinals removed",
+		mutate: func(p *appsv1alpha1.PetSet) { p.Spec.Ordinals = nil },
+	}, {
+		name:   "podManagementPolicy",
+		mutate: func(p *appsv1alpha1.PetSet) { p.Spec.PodManagementPolicy = appsv1alpha1.ParallelPodManagement },
+		want:   []fieldError{forbidden("spec.podManagementPolicy")},
+	}, {
+		name: "podManagementPolicy and serviceName, each named",
+		mutate: func(p *appsv1alpha1.PetSet) {
+			p.Spec.PodManagementPolicy = appsv1alpha1.ParallelPodManagement
+			p.Spec.ServiceName = "apache"
+		},
+		want: []fieldError{forbidden("spec.podManagementPolicy"), forbidden("spec.serviceName")},
+	}, {
+		name:   "negative minReadySeconds",
+		mutate: func(p *appsv1alpha1.PetSet) { p.Spec.MinReadySeconds = -5 },
+		want:   []fieldError{{field.ErrorTypeInvalid, "spec.minReadySeconds"}},
+	}, {
 		name: "claim template labels (each immutable path is named)",
 		mutate: func(p *appsv1alpha1.PetSet) {
 			p.Spec.VolumeClaimTemplates[0].Labels = map[string]string{"tier": "data"}
@@ -752,7 +834,8 @@ func TestPetSetSpecFieldsCovered(t *testing.T) {
 	for i := 0; i < specType.NumField(); i++ {
 		names = append(names, specType.Field(i).Name)
 	}
-	want := []string{"Replicas", "Selector", "Template", "VolumeClaimTemplates", "ServiceName", "UpdateStrategy", "RevisionHistoryLimit"}
+	want := []string{"Replicas", "Selector", "Template", "VolumeClaimTemplates", "ServiceName", "UpdateStrategy", "RevisionHistoryLimit",
+		"PodManagementPolicy", "MinReadySeconds", "Ordinals", "PersistentVolumeClaimRetentionPolicy"}
 	if diff := cmp.Diff(want, names); diff != "" {
 		t.Errorf("the PetSet spec fields changed; update validatePetSetSpecUpdate (-known +current):\n%s", diff)
 	}
@@ -780,11 +863,16 @@ func TestValidatePetSetStatusUpdate(t *testing.T) {
 			{field.ErrorTypeInvalid, "status.readyReplicas"},
 			{field.ErrorTypeInvalid, "status.currentReplicas"},
 			{field.ErrorTypeInvalid, "status.updatedReplicas"},
+			{field.ErrorTypeInvalid, "status.availableReplicas"},
+			{field.ErrorTypeInvalid, "status.availableReplicas"},
 		},
 	}, {
 		name:   "negative ready replicas",
 		status: apps.PetSetStatus{Replicas: 1, ReadyReplicas: -1},
-		want:   []fieldError{{field.ErrorTypeInvalid, "status.readyReplicas"}},
+		want: []fieldError{
+			{field.ErrorTypeInvalid, "status.readyReplicas"},
+			{field.ErrorTypeInvalid, "status.availableReplicas"},
+		},
 	}, {
 		name:   "more ready than existing",
 		status: apps.PetSetStatus{Replicas: 1, ReadyReplicas: 2},
@@ -804,6 +892,38 @@ func TestValidatePetSetStatusUpdate(t *testing.T) {
 			{field.ErrorTypeInvalid, "status.currentReplicas"},
 			{field.ErrorTypeInvalid, "status.updatedReplicas"},
 			{field.ErrorTypeInvalid, "status.collisionCount"},
+		},
+	}, {
+		name: "available replicas and conditions",
+		status: apps.PetSetStatus{Replicas: 3, ReadyReplicas: 2, AvailableReplicas: 1, Conditions: []metav1.Condition{{
+			Type: appsv1alpha1.PetSetAvailable, Status: metav1.ConditionFalse, Reason: "TooFewAvailable",
+			Message: "1 of 3 pets available", LastTransitionTime: metav1.Now(),
+		}}},
+	}, {
+		name:   "negative available replicas",
+		status: apps.PetSetStatus{Replicas: 1, AvailableReplicas: -1},
+		want:   []fieldError{{field.ErrorTypeInvalid, "status.availableReplicas"}},
+	}, {
+		name:   "more available than ready",
+		status: apps.PetSetStatus{Replicas: 3, ReadyReplicas: 1, AvailableReplicas: 2},
+		want:   []fieldError{{field.ErrorTypeInvalid, "status.availableReplicas"}},
+	}, {
+		name:   "more available than existing",
+		status: apps.PetSetStatus{Replicas: 1, ReadyReplicas: 1, AvailableReplicas: 2},
+		want: []fieldError{
+			{field.ErrorTypeInvalid, "status.availableReplicas"},
+			{field.ErrorTypeInvalid, "status.availableReplicas"},
+		},
+	}, {
+		name: "invalid and duplicate conditions",
+		status: apps.PetSetStatus{Replicas: 1, Conditions: []metav1.Condition{{
+			Type: appsv1alpha1.PetSetAvailable, Status: "Maybe", Reason: "Why", LastTransitionTime: metav1.Now(),
+		}, {
+			Type: appsv1alpha1.PetSetAvailable, Status: metav1.ConditionTrue, Reason: "Why", LastTransitionTime: metav1.Now(),
+		}}},
+		want: []fieldError{
+			{field.ErrorTypeNotSupported, "status.conditions[0].status"},
+			{field.ErrorTypeDuplicate, "status.conditions[1]"},
 		},
 	}, {
 		name:   "more current or updated than existing",

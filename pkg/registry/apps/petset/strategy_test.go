@@ -197,6 +197,23 @@ func TestPrepareForUpdate(t *testing.T) {
 		},
 		wantGeneration: 4,
 	}, {
+		name:           "a minReadySeconds change bumps the generation",
+		mutate:         func(p *apps.PetSet) { p.Spec.MinReadySeconds = 5 },
+		wantGeneration: 4,
+	}, {
+		name:           "an ordinals change bumps the generation",
+		mutate:         func(p *apps.PetSet) { p.Spec.Ordinals = &apps.PetSetOrdinals{Start: 5} },
+		wantGeneration: 4,
+	}, {
+		name: "a claim retention policy change bumps the generation",
+		mutate: func(p *apps.PetSet) {
+			p.Spec.PersistentVolumeClaimRetentionPolicy = &apps.PetSetPersistentVolumeClaimRetentionPolicy{
+				WhenDeleted: apps.DeletePersistentVolumeClaimRetentionPolicyType,
+				WhenScaled:  apps.RetainPersistentVolumeClaimRetentionPolicyType,
+			}
+		},
+		wantGeneration: 4,
+	}, {
 		name: "a spec change bumps from the stored generation, not from the one sent",
 		mutate: func(p *apps.PetSet) {
 			p.Spec.Replicas = 5
@@ -212,7 +229,8 @@ func TestPrepareForUpdate(t *testing.T) {
 	}, {
 		name: "a status-only change keeps the generation (and the stored status)",
 		mutate: func(p *apps.PetSet) {
-			p.Status = apps.PetSetStatus{ObservedGeneration: new(int64(9)), Replicas: 7, ReadyReplicas: 7}
+			p.Status = apps.PetSetStatus{ObservedGeneration: new(int64(9)), Replicas: 7, ReadyReplicas: 7, AvailableReplicas: 7,
+				Conditions: []metav1.Condition{{Type: "Available", Status: metav1.ConditionTrue, Reason: "Available"}}}
 		},
 		wantGeneration: 3,
 	}}
@@ -405,6 +423,23 @@ func TestValidateUpdate(t *testing.T) {
 			p.Spec.RevisionHistoryLimit = new(int32(1))
 		},
 	}, {
+		name: "changing minReadySeconds, ordinals and the claim retention policy is allowed",
+		mutate: func(p *apps.PetSet) {
+			p.Spec.MinReadySeconds = 5
+			p.Spec.Ordinals = &apps.PetSetOrdinals{Start: 3}
+			p.Spec.PersistentVolumeClaimRetentionPolicy = &apps.PetSetPersistentVolumeClaimRetentionPolicy{
+				WhenDeleted: apps.DeletePersistentVolumeClaimRetentionPolicyType,
+				WhenScaled:  apps.DeletePersistentVolumeClaimRetentionPolicyType,
+			}
+		},
+	}, {
+		name:   "changing podManagementPolicy is forbidden at spec.podManagementPolicy",
+		mutate: func(p *apps.PetSet) { p.Spec.PodManagementPolicy = apps.ParallelPodManagement },
+		want:   []fieldError{forbidden("spec.podManagementPolicy")},
+	}, {
+		name:   "an empty podManagementPolicy is the default, OrderedReady: no change",
+		mutate: func(p *apps.PetSet) { p.Spec.PodManagementPolicy = "" },
+	}, {
 		name:   "template labels that no longer match the selector are invalid",
 		mutate: func(p *apps.PetSet) { p.Spec.Template.Labels = map[string]string{"app": "apache"} },
 		want:   []fieldError{{field.ErrorTypeInvalid, "spec.template.metadata.labels"}},
@@ -495,11 +530,12 @@ func TestStatusStrategyValidateUpdate(t *testing.T) {
 		name:   "a consistent status is valid",
 		status: apps.PetSetStatus{ObservedGeneration: new(int64(3)), Replicas: 2, ReadyReplicas: 2},
 	}, {
-		name:   "negative status.replicas is invalid (and then below the ready, current and updated counts)",
+		name:   "negative status.replicas is invalid (and then below the ready, current, updated and available counts)",
 		status: apps.PetSetStatus{Replicas: -1},
 		want: []fieldError{
 			{field.ErrorTypeInvalid, "status.replicas"}, {field.ErrorTypeInvalid, "status.readyReplicas"},
 			{field.ErrorTypeInvalid, "status.currentReplicas"}, {field.ErrorTypeInvalid, "status.updatedReplicas"},
+			{field.ErrorTypeInvalid, "status.availableReplicas"},
 		},
 	}, {
 		name:   "revisions and their counts are kept",
@@ -509,9 +545,13 @@ func TestStatusStrategyValidateUpdate(t *testing.T) {
 		status: apps.PetSetStatus{Replicas: 1, UpdatedReplicas: 2},
 		want:   []fieldError{{field.ErrorTypeInvalid, "status.updatedReplicas"}},
 	}, {
-		name:   "negative status.readyReplicas is invalid",
+		name:   "negative status.readyReplicas is invalid (and then below the available count)",
 		status: apps.PetSetStatus{Replicas: 1, ReadyReplicas: -1},
-		want:   []fieldError{{field.ErrorTypeInvalid, "status.readyReplicas"}},
+		want:   []fieldError{{field.ErrorTypeInvalid, "status.readyReplicas"}, {field.ErrorTypeInvalid, "status.availableReplicas"}},
+	}, {
+		name:   "more available than ready pets is invalid at status.availableReplicas",
+		status: apps.PetSetStatus{Replicas: 2, ReadyReplicas: 1, AvailableReplicas: 2},
+		want:   []fieldError{{field.ErrorTypeInvalid, "status.availableReplicas"}},
 	}, {
 		name:   "more ready than existing pets is invalid at status.readyReplicas",
 		status: apps.PetSetStatus{Replicas: 1, ReadyReplicas: 2},

@@ -736,7 +736,7 @@ func TestStatusUpdate(t *testing.T) {
 	}, {
 		name:       "a negative status.replicas is refused with 422",
 		change:     func(p *apps.PetSet) { p.Status = apps.PetSetStatus{Replicas: -1, ReadyReplicas: -1} },
-		wantFields: []string{"status.replicas", "status.readyReplicas", "status.currentReplicas", "status.updatedReplicas"},
+		wantFields: []string{"status.replicas", "status.readyReplicas", "status.currentReplicas", "status.updatedReplicas", "status.availableReplicas", "status.availableReplicas"},
 	}}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -36,6 +36,10 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 	// Group=apps, Version=v1alpha1
 	case v1alpha1.SchemeGroupVersion.WithKind("PetSet"):
 		return &appsv1alpha1.PetSetApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("PetSetOrdinals"):
+		return &appsv1alpha1.PetSetOrdinalsApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("PetSetPersistentVolumeClaimRetentionPolicy"):
+		return &appsv1alpha1.PetSetPersistentVolumeClaimRetentionPolicyApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("PetSetSpec"):
 		return &appsv1alpha1.PetSetSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("PetSetStatus"):

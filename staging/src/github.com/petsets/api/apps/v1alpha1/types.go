@@ -56,6 +56,11 @@ const (
 	// does.
 	ControllerRevisionHashLabel = "controller-revision-hash"
 
+	// PodIndexLabel is set on every pet to its ordinal, under the key
+	// StatefulSet pods carry, so that tools written for StatefulSets find
+	// a pet's index.
+	PodIndexLabel = "apps.kubernetes.io/pod-index"
+
 	// MaxPetSetNameLength is the longest PetSet name whose pets can exist:
 	// "<petset>-<ordinal>" is a pod name, a hostname and a label value
 	// (at most 63 characters), and "<petset>-<10-character hash>" names the
@@ -72,6 +77,7 @@ var ReservedLabelKeys = []string{
 	PetSetClaimSetLabel,
 	PetSetClaimTemplateLabel,
 	ControllerRevisionHashLabel,
+	PodIndexLabel,
 }
 
 // +genclient
@@ -152,6 +158,85 @@ type PetSetSpec struct {
 	// use. Defaults to 10.
 	// +optional
 	RevisionHistoryLimit *int32 `json:"revisionHistoryLimit,omitempty"`
+
+	// PodManagementPolicy says how pets are created and deleted.
+	// OrderedReady (the default, the Kubernetes 1.4 behaviour) creates
+	// pets one at a time in ordinal order, each after the previous one is
+	// available, and deletes them one at a time from the highest ordinal.
+	// Parallel creates and deletes pets without waiting for the others,
+	// in slow-start batches. It cannot change once the PetSet exists.
+	// +optional
+	PodManagementPolicy PodManagementPolicyType `json:"podManagementPolicy,omitempty"`
+
+	// MinReadySeconds is how long a pet must be Ready, without any of its
+	// containers crashing, to count as available. Defaults to 0: a pet is
+	// available as soon as it is Ready.
+	// +optional
+	MinReadySeconds int32 `json:"minReadySeconds,omitempty"`
+
+	// Ordinals sets the ordinals the pets are numbered with. Without it
+	// they are 0..replicas-1.
+	// +optional
+	Ordinals *PetSetOrdinals `json:"ordinals,omitempty"`
+
+	// PersistentVolumeClaimRetentionPolicy says whether the claims created
+	// from volumeClaimTemplates are deleted when the PetSet is deleted or
+	// scaled down. The default, Retain for both, is the Kubernetes 1.4
+	// behaviour: claims are never deleted.
+	// +optional
+	PersistentVolumeClaimRetentionPolicy *PetSetPersistentVolumeClaimRetentionPolicy `json:"persistentVolumeClaimRetentionPolicy,omitempty"`
+}
+
+// PodManagementPolicyType names how a PetSet creates and deletes its pets.
+// +enum
+type PodManagementPolicyType string
+
+const (
+	// OrderedReadyPodManagement creates pets in ordinal order, each after
+	// the previous one is available, and deletes them in reverse order,
+	// each after the previous one is gone. It is the default.
+	OrderedReadyPodManagement PodManagementPolicyType = "OrderedReady"
+	// ParallelPodManagement creates and deletes pets without waiting for
+	// the other pets, in batches of 1, 2, 4, ... (at most 500).
+	ParallelPodManagement PodManagementPolicyType = "Parallel"
+)
+
+// PetSetOrdinals sets the numbering of a PetSet's pets.
+type PetSetOrdinals struct {
+	// Start is the ordinal of the first pet: the pets are
+	// <name>-<start> .. <name>-<start+replicas-1>. Defaults to 0.
+	// +optional
+	Start int32 `json:"start"`
+}
+
+// PersistentVolumeClaimRetentionPolicyType says what happens to the claims
+// of a pet that goes away.
+// +enum
+type PersistentVolumeClaimRetentionPolicyType string
+
+const (
+	// RetainPersistentVolumeClaimRetentionPolicyType keeps the claims.
+	RetainPersistentVolumeClaimRetentionPolicyType PersistentVolumeClaimRetentionPolicyType = "Retain"
+	// DeletePersistentVolumeClaimRetentionPolicyType has the garbage
+	// collector delete the claims.
+	DeletePersistentVolumeClaimRetentionPolicyType PersistentVolumeClaimRetentionPolicyType = "Delete"
+)
+
+// PetSetPersistentVolumeClaimRetentionPolicy says what happens to the
+// claims created from volumeClaimTemplates.
+type PetSetPersistentVolumeClaimRetentionPolicy struct {
+	// WhenDeleted applies when the PetSet is deleted: Retain (the default)
+	// keeps the claims; Delete makes them dependents of the PetSet, so the
+	// garbage collector deletes them once it is gone.
+	// +optional
+	WhenDeleted PersistentVolumeClaimRetentionPolicyType `json:"whenDeleted,omitempty"`
+
+	// WhenScaled applies when the PetSet is scaled down: Retain (the
+	// default) keeps the claims; Delete makes the claims of each condemned
+	// pet dependents of its pod, so the garbage collector deletes them
+	// once the pod is gone.
+	// +optional
+	WhenScaled PersistentVolumeClaimRetentionPolicyType `json:"whenScaled,omitempty"`
 }
 
 // PetSetUpdateStrategyType names an update strategy.
@@ -238,7 +323,27 @@ type PetSetStatus struct {
 	// decreases.
 	// +optional
 	CollisionCount *int32 `json:"collisionCount,omitempty"`
+
+	// AvailableReplicas is the number of pets that have been Ready for at
+	// least spec.minReadySeconds.
+	// +optional
+	AvailableReplicas int32 `json:"availableReplicas,omitempty"`
+
+	// Conditions are the latest observations of the PetSet's state. The
+	// condition Available is True when enough pets are available.
+	// +optional
+	// +patchMergeKey=type
+	// +patchStrategy=merge
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
 }
+
+// PetSetAvailable is the condition type that is True when enough of a
+// PetSet's pets are available: at least spec.replicas minus
+// rollingUpdate.maxUnavailable (under RollingUpdate; minus 0 otherwise),
+// and at least one when spec.replicas > 0.
+const PetSetAvailable = "Available"
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
 

@@ -32,6 +32,16 @@ func (in PetSetList) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in PetSetOrdinals) OpenAPIModelName() string {
+	return "com.github.petsets.api.apps.v1alpha1.PetSetOrdinals"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in PetSetPersistentVolumeClaimRetentionPolicy) OpenAPIModelName() string {
+	return "com.github.petsets.api.apps.v1alpha1.PetSetPersistentVolumeClaimRetentionPolicy"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in PetSetSpec) OpenAPIModelName() string {
 	return "com.github.petsets.api.apps.v1alpha1.PetSetSpec"
 }

@@ -60,9 +60,37 @@ var schemaYAML = typed.YAMLObject(`types:
       type:
         namedType: com.github.petsets.api.apps.v1alpha1.PetSetStatus
       default: {}
+- name: com.github.petsets.api.apps.v1alpha1.PetSetOrdinals
+  map:
+    fields:
+    - name: start
+      type:
+        scalar: numeric
+      default: 0
+- name: com.github.petsets.api.apps.v1alpha1.PetSetPersistentVolumeClaimRetentionPolicy
+  map:
+    fields:
+    - name: whenDeleted
+      type:
+        scalar: string
+    - name: whenScaled
+      type:
+        scalar: string
 - name: com.github.petsets.api.apps.v1alpha1.PetSetSpec
   map:
     fields:
+    - name: minReadySeconds
+      type:
+        scalar: numeric
+    - name: ordinals
+      type:
+        namedType: com.github.petsets.api.apps.v1alpha1.PetSetOrdinals
+    - name: persistentVolumeClaimRetentionPolicy
+      type:
+        namedType: com.github.petsets.api.apps.v1alpha1.PetSetPersistentVolumeClaimRetentionPolicy
+    - name: podManagementPolicy
+      type:
+        scalar: string
     - name: replicas
       type:
         scalar: numeric
@@ -93,9 +121,20 @@ var schemaYAML = typed.YAMLObject(`types:
 - name: com.github.petsets.api.apps.v1alpha1.PetSetStatus
   map:
     fields:
+    - name: availableReplicas
+      type:
+        scalar: numeric
     - name: collisionCount
       type:
         scalar: numeric
+    - name: conditions
+      type:
+        list:
+          elementType:
+            namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Condition
+          elementRelationship: associative
+          keys:
+          - type
     - name: currentReplicas
       type:
         scalar: numeric
@@ -2552,6 +2591,31 @@ var schemaYAML = typed.YAMLObject(`types:
         scalar: string
 - name: io.k8s.apimachinery.pkg.api.resource.Quantity
   scalar: untyped
+- name: io.k8s.apimachinery.pkg.apis.meta.v1.Condition
+  map:
+    fields:
+    - name: lastTransitionTime
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Time
+    - name: message
+      type:
+        scalar: string
+      default: ""
+    - name: observedGeneration
+      type:
+        scalar: numeric
+    - name: reason
+      type:
+        scalar: string
+      default: ""
+    - name: status
+      type:
+        scalar: string
+      default: ""
+    - name: type
+      type:
+        scalar: string
+      default: ""
 - name: io.k8s.apimachinery.pkg.apis.meta.v1.FieldsV1
   map:
     elementType:

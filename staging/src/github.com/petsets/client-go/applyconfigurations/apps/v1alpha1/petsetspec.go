@@ -19,6 +19,7 @@ limitations under the License.
 package v1alpha1
 
 import (
+	appsv1alpha1 "github.com/petsets/api/apps/v1alpha1"
 	corev1 "k8s.io/client-go/applyconfigurations/core/v1"
 	v1 "k8s.io/client-go/applyconfigurations/meta/v1"
 )
@@ -63,6 +64,25 @@ type PetSetSpecApplyConfiguration struct {
 	// kept as ControllerRevisions besides those the pets and the status
 	// use. Defaults to 10.
 	RevisionHistoryLimit *int32 `json:"revisionHistoryLimit,omitempty"`
+	// PodManagementPolicy says how pets are created and deleted.
+	// OrderedReady (the default, the Kubernetes 1.4 behaviour) creates
+	// pets one at a time in ordinal order, each after the previous one is
+	// available, and deletes them one at a time from the highest ordinal.
+	// Parallel creates and deletes pets without waiting for the others,
+	// in slow-start batches. It cannot change once the PetSet exists.
+	PodManagementPolicy *appsv1alpha1.PodManagementPolicyType `json:"podManagementPolicy,omitempty"`
+	// MinReadySeconds is how long a pet must be Ready, without any of its
+	// containers crashing, to count as available. Defaults to 0: a pet is
+	// available as soon as it is Ready.
+	MinReadySeconds *int32 `json:"minReadySeconds,omitempty"`
+	// Ordinals sets the ordinals the pets are numbered with. Without it
+	// they are 0..replicas-1.
+	Ordinals *PetSetOrdinalsApplyConfiguration `json:"ordinals,omitempty"`
+	// PersistentVolumeClaimRetentionPolicy says whether the claims created
+	// from volumeClaimTemplates are deleted when the PetSet is deleted or
+	// scaled down. The default, Retain for both, is the Kubernetes 1.4
+	// behaviour: claims are never deleted.
+	PersistentVolumeClaimRetentionPolicy *PetSetPersistentVolumeClaimRetentionPolicyApplyConfiguration `json:"persistentVolumeClaimRetentionPolicy,omitempty"`
 }
 
 // PetSetSpecApplyConfiguration constructs a declarative configuration of the PetSetSpec type for use with
@@ -129,5 +149,37 @@ func (b *PetSetSpecApplyConfiguration) WithUpdateStrategy(value *PetSetUpdateStr
 // If called multiple times, the RevisionHistoryLimit field is set to the value of the last call.
 func (b *PetSetSpecApplyConfiguration) WithRevisionHistoryLimit(value int32) *PetSetSpecApplyConfiguration {
 	b.RevisionHistoryLimit = &value
+	return b
+}
+
+// WithPodManagementPolicy sets the PodManagementPolicy field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the PodManagementPolicy field is set to the value of the last call.
+func (b *PetSetSpecApplyConfiguration) WithPodManagementPolicy(value appsv1alpha1.PodManagementPolicyType) *PetSetSpecApplyConfiguration {
+	b.PodManagementPolicy = &value
+	return b
+}
+
+// WithMinReadySeconds sets the MinReadySeconds field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the MinReadySeconds field is set to the value of the last call.
+func (b *PetSetSpecApplyConfiguration) WithMinReadySeconds(value int32) *PetSetSpecApplyConfiguration {
+	b.MinReadySeconds = &value
+	return b
+}
+
+// WithOrdinals sets the Ordinals field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Ordinals field is set to the value of the last call.
+func (b *PetSetSpecApplyConfiguration) WithOrdinals(value *PetSetOrdinalsApplyConfiguration) *PetSetSpecApplyConfiguration {
+	b.Ordinals = value
+	return b
+}
+
+// WithPersistentVolumeClaimRetentionPolicy sets the PersistentVolumeClaimRetentionPolicy field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the PersistentVolumeClaimRetentionPolicy field is set to the value of the last call.
+func (b *PetSetSpecApplyConfiguration) WithPersistentVolumeClaimRetentionPolicy(value *PetSetPersistentVolumeClaimRetentionPolicyApplyConfiguration) *PetSetSpecApplyConfiguration {
+	b.PersistentVolumeClaimRetentionPolicy = value
 	return b
 }

@@ -18,6 +18,10 @@ limitations under the License.
 
 package v1alpha1
 
+import (
+	v1 "k8s.io/client-go/applyconfigurations/meta/v1"
+)
+
 // PetSetStatusApplyConfiguration represents a declarative configuration of the PetSetStatus type for use
 // with apply.
 //
@@ -45,6 +49,12 @@ type PetSetStatusApplyConfiguration struct {
 	// names; it goes into the hash of the next revision name. It never
 	// decreases.
 	CollisionCount *int32 `json:"collisionCount,omitempty"`
+	// AvailableReplicas is the number of pets that have been Ready for at
+	// least spec.minReadySeconds.
+	AvailableReplicas *int32 `json:"availableReplicas,omitempty"`
+	// Conditions are the latest observations of the PetSet's state. The
+	// condition Available is True when enough pets are available.
+	Conditions []v1.ConditionApplyConfiguration `json:"conditions,omitempty"`
 }
 
 // PetSetStatusApplyConfiguration constructs a declarative configuration of the PetSetStatus type for use with
@@ -114,5 +124,26 @@ func (b *PetSetStatusApplyConfiguration) WithUpdateRevision(value string) *PetSe
 // If called multiple times, the CollisionCount field is set to the value of the last call.
 func (b *PetSetStatusApplyConfiguration) WithCollisionCount(value int32) *PetSetStatusApplyConfiguration {
 	b.CollisionCount = &value
+	return b
+}
+
+// WithAvailableReplicas sets the AvailableReplicas field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the AvailableReplicas field is set to the value of the last call.
+func (b *PetSetStatusApplyConfiguration) WithAvailableReplicas(value int32) *PetSetStatusApplyConfiguration {
+	b.AvailableReplicas = &value
+	return b
+}
+
+// WithConditions adds the given value to the Conditions field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the Conditions field.
+func (b *PetSetStatusApplyConfiguration) WithConditions(values ...*v1.ConditionApplyConfiguration) *PetSetStatusApplyConfiguration {
+	for i := range values {
+		if values[i] == nil {
+			panic("nil value passed to WithConditions")
+		}
+		b.Conditions = append(b.Conditions, *values[i])
+	}
 	return b
 }

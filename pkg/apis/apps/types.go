@@ -128,7 +128,20 @@ type RollingUpdatePetSetStrategy struct {
 	Partition *int32
 	// MaxUnavailable bounds the unavailable pets during a rolling update.
 	MaxUnavailable *intstr.IntOrString
+	// UnhealthyPodPolicy: Wait, or ReplaceOldRevision to replace
+	// unavailable pets of older revisions at once.
+	UnhealthyPodPolicy UnhealthyPodPolicyType
 }
+
+// UnhealthyPodPolicyType names what a rolling update does with unavailable
+// pets of older revisions.
+type UnhealthyPodPolicyType string
+
+// The unhealthy pod policies.
+const (
+	WaitUnhealthyPodPolicy               UnhealthyPodPolicyType = "Wait"
+	ReplaceOldRevisionUnhealthyPodPolicy UnhealthyPodPolicyType = "ReplaceOldRevision"
+)
 
 // PetSetStatus represents the current state of a PetSet.
 type PetSetStatus struct {

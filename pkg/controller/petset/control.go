@@ -110,6 +110,8 @@ type rollout struct {
 	// currentRevision and updateRevision name the revisions; empty when
 	// the PetSet has none (the decision then never replaces a pet).
 	currentRevision, updateRevision string
+	// replaceUnhealthy is unhealthyPodPolicy ReplaceOldRevision.
+	replaceUnhealthy bool
 }
 
 // rolloutOf returns the rollout of set with the given revisions.
@@ -132,8 +134,21 @@ func rolloutOf(set *appsv1alpha1.PetSet, currentRevision, updateRevision string)
 		if ru.MaxUnavailable != nil {
 			r.maxUnavailable = resolveMaxUnavailable(ru.MaxUnavailable, r.replicas)
 		}
+		r.replaceUnhealthy = ru.UnhealthyPodPolicy == appsv1alpha1.ReplaceOldRevisionUnhealthyPodPolicy
 	}
 	return r
+}
+
+// replacesUnhealthy reports whether the rolling update replaces pod, a pet
+// in range that is not Running and Ready (nor terminating, terminated or
+// paused), at once: under unhealthyPodPolicy ReplaceOldRevision, when the pet
+// is at or above the partition and runs another revision than the update
+// revision. Its replacement uses no maxUnavailable budget, as the pet is
+// unavailable already; a pet at the update revision is never replaced for
+// being unhealthy, so a template that is still broken cannot loop.
+func (r rollout) replacesUnhealthy(ordinal int, pod *v1.Pod) bool {
+	return r.replaceUnhealthy && r.strategy == appsv1alpha1.RollingUpdatePetSetStrategyType && r.updateRevision != "" &&
+		ordinal >= r.start+r.partition && revisionOf(pod) != r.updateRevision
 }
 
 // resolveMaxUnavailable turns maxUnavailable into a number of pets: a
@@ -218,7 +233,9 @@ func nextPetAction(replicas int, pets []*v1.Pod, now time.Time, margin time.Dura
 //     do not run the update revision, from the highest ordinal down, at
 //     most maxUnavailable minus the pets already unavailable at once; each
 //     comes back (in order, at the update revision) before the budget
-//     frees.
+//     frees. With unhealthyPodPolicy ReplaceOldRevision, the first pet in
+//     range that is not Running and Ready is deleted at once instead of
+//     waited for when r.replacesUnhealthy says so.
 //
 // Pets are numbered from r.start: pets start..start+replicas-1 are
 // wanted, any other is condemned (a change of the start ordinal condemns the
@@ -256,6 +273,10 @@ func nextRolloutAction(r rollout, pets []*v1.Pod, now time.Time, margin time.Dur
 		case isPaused(pod):
 			return petAction{kind: actionWait, ordinal: ordinal, pod: pod,
 				reason: fmt.Sprintf("pet is paused by %s=false", appsv1alpha1.PetSetInitAnnotation)}
+		case !isRunningAndReady(pod) && r.replacesUnhealthy(ordinal, pod):
+			return petAction{kind: actionDelete, ordinal: ordinal, pod: pod, batch: []*v1.Pod{pod}, update: true,
+				reason: fmt.Sprintf("pet is unavailable and runs an older revision than %s (unhealthyPodPolicy %s)",
+					r.updateRevision, appsv1alpha1.ReplaceOldRevisionUnhealthyPodPolicy)}
 		case !isRunningAndReady(pod):
 			return petAction{kind: actionWait, ordinal: ordinal, pod: pod, reason: "pet is not Running and Ready"}
 		}

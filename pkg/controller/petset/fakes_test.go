@@ -552,12 +552,15 @@ type fixture struct {
 	unready map[string]bool
 	// stuck names the pods whose termination the kubelet never confirms.
 	stuck map[string]bool
+	// brokenImages names the images the kubelet never starts (as with
+	// ImagePullBackOff): their pods stay Pending.
+	brokenImages map[string]bool
 }
 
 func newFixture(t *testing.T, set *appsv1alpha1.PetSet) *fixture {
 	t.Helper()
 	_, ctx := ktesting.NewTestContext(t)
-	f := &fixture{t: t, ctx: ctx, set: set, unready: map[string]bool{}, stuck: map[string]bool{}}
+	f := &fixture{t: t, ctx: ctx, set: set, unready: map[string]bool{}, stuck: map[string]bool{}, brokenImages: map[string]bool{}}
 	f.clock = testingclock.NewFakeClock(time.Date(2016, 6, 1, 0, 0, 0, 0, time.UTC))
 	f.om = newFakeObjectManager(func() *appsv1alpha1.PetSet { return f.set }, f.clock.Now, testMargin)
 	f.su = &fakeStatusUpdater{f: f}
@@ -711,6 +714,8 @@ func (f *fixture) kubelet() {
 			setPending(pod)
 			pod.ResourceVersion = f.om.nextVersion()
 			f.om.server[key] = pod
+		case pod.Status.Phase == v1.PodPending && f.brokenImages[pod.Spec.Containers[0].Image]:
+			// The image never starts.
 		case pod.Status.Phase == v1.PodPending:
 			pod = pod.DeepCopy()
 			setRunningReady(pod)

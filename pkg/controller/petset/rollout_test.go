@@ -19,6 +19,7 @@ package petset
 import (
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	appsv1alpha1 "github.com/petsets/api/apps/v1alpha1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
@@ -132,4 +133,122 @@ func TestRecreatePausedByInitializedAnnotation(t *testing.T) {
 			t.Errorf("pet %s runs %q, want %q", pod.Name, revisionOf(pod), f.set.Status.UpdateRevision)
 		}
 	}
+}
+
+// TestUnhealthyPodPolicy rolls a PetSet out to a template whose image never
+// starts, then fixes the template. With Wait (apps/v1's behaviour) the
+// broken pets stay as they are; with ReplaceOldRevision they are replaced
+// at once and the rollout completes, never with more pets unavailable than
+// the broken ones or maxUnavailable, whichever is more.
+func TestUnhealthyPodPolicy(t *testing.T) {
+	const imageBroken = "registry.invalid/nginx:broken"
+	for _, tc := range []struct {
+		name           string
+		policy         appsv1alpha1.UnhealthyPodPolicyType
+		partition      int
+		maxUnavailable intstr.IntOrString
+		wantBroken     []string
+	}{
+		{name: "Wait keeps the broken pet", policy: appsv1alpha1.WaitUnhealthyPodPolicy,
+			maxUnavailable: intstr.FromInt32(1), wantBroken: []string{"web-4"}},
+		{name: "unset is Wait", maxUnavailable: intstr.FromInt32(1), wantBroken: []string{"web-4"}},
+		{name: "ReplaceOldRevision replaces the broken pet", policy: appsv1alpha1.ReplaceOldRevisionUnhealthyPodPolicy,
+			maxUnavailable: intstr.FromInt32(1)},
+		{name: "ReplaceOldRevision with maxUnavailable 2", policy: appsv1alpha1.ReplaceOldRevisionUnhealthyPodPolicy,
+			maxUnavailable: intstr.FromInt32(2)},
+		{name: "ReplaceOldRevision with a partition", policy: appsv1alpha1.ReplaceOldRevisionUnhealthyPodPolicy,
+			partition: 3, maxUnavailable: intstr.FromInt32(1)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			set := rollingPetSet(5, tc.partition, tc.maxUnavailable)
+			set.Spec.UpdateStrategy.RollingUpdate.UnhealthyPodPolicy = tc.policy
+			f := newFixture(t, set)
+			f.run(80, invariantOpts{})
+			f.brokenImages[imageBroken] = true
+			f.setImage(imageBroken)
+			for step := range 30 {
+				f.stepRolling(step)
+			}
+			broken := f.podsRunning(imageBroken)
+			if len(broken) == 0 {
+				t.Fatalf("no pet runs the broken image: %v", names(f.om.serverPets()))
+			}
+
+			f.setImage(imageNew)
+			deleted := len(f.om.deleted)
+			limit := max(len(broken), resolveMaxUnavailable(&tc.maxUnavailable, 5))
+			for step := range 100 {
+				f.stepRolling(step)
+				if n := f.unavailable(); n > limit {
+					t.Fatalf("step %d: %d pets unavailable, want at most %d", step, n, limit)
+				}
+			}
+			if tc.wantBroken != nil {
+				if diff := cmp.Diff(tc.wantBroken, f.podsRunning(imageBroken)); diff != "" {
+					t.Errorf("pets still running the broken image (-want +got):\n%s", diff)
+				}
+				if got := f.om.deleted[deleted:]; len(got) != 0 {
+					t.Errorf("pets deleted after the fix: %v, want none", got)
+				}
+				return
+			}
+			if got := f.podsRunning(imageBroken); len(got) != 0 {
+				t.Errorf("pets still running the broken image: %v", got)
+			}
+			var want []string
+			for i := range 5 {
+				if i < tc.partition {
+					want = append(want, imageOld)
+				} else {
+					want = append(want, imageNew)
+				}
+			}
+			var got []string
+			for _, pod := range f.om.serverPets() {
+				got = append(got, pod.Spec.Containers[0].Image)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("images of the pets by ordinal (-want +got):\n%s", diff)
+			}
+			if !f.converged() {
+				t.Errorf("the PetSet did not converge: pets %v, status %+v", names(f.om.serverPets()), f.set.Status)
+			}
+		})
+	}
+}
+
+// podsRunning returns the pets whose container runs image, by name.
+func (f *fixture) podsRunning(image string) []string {
+	var out []string
+	for _, pod := range f.om.serverPets() {
+		if pod.Spec.Containers[0].Image == image {
+			out = append(out, pod.Name)
+		}
+	}
+	return out
+}
+
+// unavailable counts the pets in range that are missing or not healthy.
+func (f *fixture) unavailable() int {
+	start, replicas := startOrdinalOf(f.set), replicasOf(f.set)
+	healthy := 0
+	for _, pod := range f.om.serverPets() {
+		if o := getOrdinal(pod); o >= start && o < start+replicas && isHealthy(pod) {
+			healthy++
+		}
+	}
+	return replicas - healthy
+}
+
+// stepRolling runs one sync and checks the invariants, then lets the clock
+// and the kubelet move; unlike stepChecked it allows a rolling update's
+// batch of deletions.
+func (f *fixture) stepRolling(step int) {
+	f.t.Helper()
+	if err := f.sync(); err != nil {
+		f.t.Logf("step %d: sync error (retried): %v", step, err)
+	}
+	f.checkInvariants(invariantOpts{allowGaps: true})
+	f.clock.Step(matrixStep)
+	f.kubelet()
 }

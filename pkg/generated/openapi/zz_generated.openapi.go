@@ -775,6 +775,14 @@ func schema_petsets_api_apps_v1alpha1_RollingUpdatePetSetStrategy(ref common.Ref
 							Ref:         ref(intstr.IntOrString{}.OpenAPIModelName()),
 						},
 					},
+					"unhealthyPodPolicy": {
+						SchemaProps: spec.SchemaProps{
+							Description: "UnhealthyPodPolicy says what a rolling update does with a pet that is unavailable and runs a revision other than the update revision: Wait (the default, as apps/v1) waits for it to become available; ReplaceOldRevision replaces it at once, without using the maxUnavailable budget, under either pod management policy, so that a rollout stuck on a broken template recovers once the template is fixed. A pet that runs the update revision is never replaced for being unhealthy, nor is a pet below the partition or one paused by pod.alpha.kubernetes.io/initialized=false.\n\nPossible enum values:\n - `\"ReplaceOldRevision\"` replaces an unavailable pet of an older revision at once.\n - `\"Wait\"` waits for an unavailable pet to become available, as apps/v1 does under OrderedReady.",
+							Type:        []string{"string"},
+							Format:      "",
+							Enum:        []interface{}{"ReplaceOldRevision", "Wait"},
+						},
+					},
 				},
 			},
 		},

@@ -322,10 +322,17 @@ var supportedUpdateStrategies = []string{
 	string(apps.RecreatePetSetStrategyType),
 }
 
+// supportedUnhealthyPodPolicies are the values of
+// spec.updateStrategy.rollingUpdate.unhealthyPodPolicy.
+var supportedUnhealthyPodPolicies = []string{
+	string(apps.WaitUnhealthyPodPolicy),
+	string(apps.ReplaceOldRevisionUnhealthyPodPolicy),
+}
+
 // validateUpdateStrategy checks spec.updateStrategy: a known type (empty
 // means the default, OnDelete), rollingUpdate only with RollingUpdate, a
 // partition >= 0 and a maxUnavailable that is a number >= 1 or a percentage
-// between 1% and 100%, as apps/v1 requires.
+// between 1% and 100%, as apps/v1 requires, and a known unhealthyPodPolicy.
 func validateUpdateStrategy(strategy *apps.PetSetUpdateStrategy, fldPath *field.Path) field.ErrorList {
 	var allErrs field.ErrorList
 	switch strategy.Type {
@@ -342,6 +349,11 @@ func validateUpdateStrategy(strategy *apps.PetSetUpdateStrategy, fldPath *field.
 			}
 			if ru.MaxUnavailable != nil {
 				allErrs = append(allErrs, validateMaxUnavailable(ru.MaxUnavailable, ruPath.Child("maxUnavailable"))...)
+			}
+			switch ru.UnhealthyPodPolicy {
+			case "", apps.WaitUnhealthyPodPolicy, apps.ReplaceOldRevisionUnhealthyPodPolicy:
+			default:
+				allErrs = append(allErrs, field.NotSupported(ruPath.Child("unhealthyPodPolicy"), ru.UnhealthyPodPolicy, supportedUnhealthyPodPolicies))
 			}
 		}
 	default:

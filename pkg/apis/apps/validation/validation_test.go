@@ -261,6 +261,13 @@ func TestValidatePetSet(t *testing.T) {
 		},
 		want: []fieldError{{field.ErrorTypeInvalid, "spec.updateStrategy.rollingUpdate.maxUnavailable"}},
 	}, {
+		name: "unknown unhealthyPodPolicy",
+		mutate: func(p *appsv1alpha1.PetSet) {
+			p.Spec.UpdateStrategy = appsv1alpha1.PetSetUpdateStrategy{Type: appsv1alpha1.RollingUpdatePetSetStrategyType,
+				RollingUpdate: &appsv1alpha1.RollingUpdatePetSetStrategy{UnhealthyPodPolicy: "Delete"}}
+		},
+		want: []fieldError{{field.ErrorTypeNotSupported, "spec.updateStrategy.rollingUpdate.unhealthyPodPolicy"}},
+	}, {
 		name:   "negative revisionHistoryLimit",
 		mutate: func(p *appsv1alpha1.PetSet) { p.Spec.RevisionHistoryLimit = new(int32(-1)) },
 		want:   []fieldError{{field.ErrorTypeInvalid, "spec.revisionHistoryLimit"}},

@@ -283,7 +283,33 @@ type RollingUpdatePetSetStrategy struct {
 	// minimum of 1. Defaults to 1.
 	// +optional
 	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
+
+	// UnhealthyPodPolicy says what a rolling update does with a pet that
+	// is unavailable and runs a revision other than the update revision:
+	// Wait (the default, as apps/v1) waits for it to become available;
+	// ReplaceOldRevision replaces it at once, without using the
+	// maxUnavailable budget, under either pod management policy, so that a
+	// rollout stuck on a broken template recovers once the template is
+	// fixed. A pet that runs the update revision is never replaced for
+	// being unhealthy, nor is a pet below the partition or one paused by
+	// pod.alpha.kubernetes.io/initialized=false.
+	// +optional
+	UnhealthyPodPolicy UnhealthyPodPolicyType `json:"unhealthyPodPolicy,omitempty"`
 }
+
+// UnhealthyPodPolicyType names what a rolling update does with unavailable
+// pets of older revisions.
+// +enum
+type UnhealthyPodPolicyType string
+
+const (
+	// WaitUnhealthyPodPolicy waits for an unavailable pet to become
+	// available, as apps/v1 does under OrderedReady.
+	WaitUnhealthyPodPolicy UnhealthyPodPolicyType = "Wait"
+	// ReplaceOldRevisionUnhealthyPodPolicy replaces an unavailable pet of
+	// an older revision at once.
+	ReplaceOldRevisionUnhealthyPodPolicy UnhealthyPodPolicyType = "ReplaceOldRevision"
+)
 
 // PetSetStatus represents the current state of a PetSet.
 type PetSetStatus struct {

@@ -175,6 +175,9 @@ var schemaYAML = typed.YAMLObject(`types:
     - name: partition
       type:
         scalar: numeric
+    - name: unhealthyPodPolicy
+      type:
+        scalar: string
 - name: io.k8s.api.autoscaling.v1.CrossVersionObjectReference
   map:
     fields:

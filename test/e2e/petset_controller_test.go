@@ -346,6 +346,14 @@ func TestPetSetControllerImageUpgrade(t *testing.T) {
 		}
 	}
 	pcCheckImages(t, ns, pcImage, pcImage, pcImage)
+	// The status tells the new template's revision apart from the pets'.
+	set = roWaitStatus(t, ns, "the update revision in status", func(s appsv1alpha1.PetSetStatus) string {
+		if s.UpdateRevision == "" || s.UpdateRevision == s.CurrentRevision || s.UpdatedReplicas != 0 || s.CurrentReplicas != 3 {
+			return "want a new update revision, 0 updated and 3 current pets"
+		}
+		return ""
+	})
+	update := set.Status.UpdateRevision
 
 	pcExpectOutput(t, pcKubectl(t, ns, "", "delete", "po", "web-0"), `pod "web-0" deleted`)
 	pets := pcWaitPets(t, ns, 3)
@@ -377,7 +385,9 @@ func TestPetSetControllerImageUpgrade(t *testing.T) {
 	if got := pcClaimUIDs(t, ns); !maps.Equal(got, claims) {
 		t.Errorf("claims after the upgrade: %v, want the same claims %v", got, claims)
 	}
-	pcWaitStatus(t, ns, 3, 3)
+	if got := roWaitRolledOut(t, ns, 3).Status.CurrentRevision; got != update {
+		t.Errorf("once every pet was deleted the current revision is %s, want %s", got, update)
+	}
 }
 
 // pcCheckImages checks the image of web-0, web-1, ... as the guide's

@@ -220,6 +220,8 @@ type pcPodEvent struct {
 	Paused      bool
 	Terminating bool
 	Image       string
+	// Revision is the pet's controller-revision-hash label.
+	Revision string
 }
 
 // healthy reports whether the pet lets the PetSet make progress: Running,
@@ -331,6 +333,7 @@ func (r *pcRecorder) add(typ watch.EventType, pod *corev1.Pod) {
 	if len(pod.Spec.Containers) > 0 {
 		e.Image = pod.Spec.Containers[0].Image
 	}
+	e.Revision = pod.Labels[appsv1alpha1.ControllerRevisionHashLabel]
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	e.Seq = len(r.events)

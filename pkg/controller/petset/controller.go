@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"time"
 
@@ -69,6 +70,7 @@ type Controller struct {
 
 	control      petSetControlInterface
 	petControl   petControlInterface
+	revisions    *realRevisionControl
 	expectations *petExpectations
 
 	podIndexer cache.Indexer
@@ -119,11 +121,12 @@ func NewController(
 		&realPetObjectManager{client: kubeClient, claimLister: pvcInformer.Lister()},
 		recorder, expectations)
 
+	revisions := &realRevisionControl{client: kubeClient, lister: revisionInformer.Lister()}
 	c := &Controller{
 		petSetClient: petSetClient,
 		recorder:     recorder,
-		control: newDefaultPetSetControl(petControl,
-			&realRevisionControl{client: kubeClient, lister: revisionInformer.Lister()},
+		revisions:    revisions,
+		control: newDefaultPetSetControl(petControl, revisions,
 			newRealStatusUpdater(petSetClient),
 			newRealFinalizerControl(petSetClient),
 			expectations, recorder, clock.RealClock{}, opts.TerminatingPetMargin),
@@ -249,6 +252,9 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if pods == nil {
 		return nil
 	}
+	if err := c.adoptRevisions(ctx, set); err != nil {
+		return err
+	}
 	requeueAfter, err := c.control.SyncPetSet(ctx, set, pods)
 	if requeueAfter > 0 {
 		// The decision changes with time alone (a terminating pet
@@ -332,6 +338,39 @@ func (c *Controller) claimPods(ctx context.Context, set *appsv1alpha1.PetSet, se
 		claimed = append(claimed, pod)
 	}
 	return claimed, errors.Join(errs...)
+}
+
+// adoptRevisions makes a live PetSet the controller of the orphaned
+// ControllerRevisions named after it that match its selector: the history a
+// PetSet of the same name left when it was deleted with --cascade=orphan.
+// The PetSet created again then reuses the revision of an unchanged template
+// (the orphaned pets already carry its name) and keeps its history, as apps/v1
+// does. Before adopting it checks with a live read that the PetSet is still
+// the same object and is not being deleted.
+func (c *Controller) adoptRevisions(ctx context.Context, set *appsv1alpha1.PetSet) error {
+	if set.DeletionTimestamp != nil {
+		return nil
+	}
+	orphans, err := c.revisions.ListOrphanRevisions(set)
+	if err != nil || len(orphans) == 0 {
+		return err
+	}
+	if err := c.canAdopt(ctx, set); err != nil {
+		return fmt.Errorf("cannot adopt the revisions of PetSet %s/%s: %w", set.Namespace, set.Name, err)
+	}
+	var errs []error
+	for _, rev := range orphans {
+		if err := c.revisions.AdoptRevision(ctx, set, rev); err != nil {
+			if !apierrors.IsNotFound(err) {
+				c.recorder.Eventf(set, v1.EventTypeWarning, reasonFailedAdopt, "adopt ControllerRevision %s in PetSet %s failed error: %v", rev.Name, set.Name, err)
+				errs = append(errs, err)
+			}
+			continue
+		}
+		klog.FromContext(ctx).V(2).Info("Adopted revision", "petSet", klog.KObj(set), "revision", rev.Name)
+		c.recorder.Eventf(set, v1.EventTypeNormal, reasonAdopted, "adopt ControllerRevision %s in PetSet %s successful", rev.Name, set.Name)
+	}
+	return errors.Join(errs...)
 }
 
 // canAdopt reads the PetSet from the API server (not the cache) and refuses
@@ -495,6 +534,13 @@ func (c *Controller) revisionChanged(logger klog.Logger, obj any) {
 	}
 	if ref := metav1.GetControllerOfNoCopy(rev); ref != nil {
 		if set := c.resolveControllerRef(rev.Namespace, ref); set != nil {
+			c.enqueue(logger, set)
+		}
+		return
+	}
+	// An orphan: the PetSet it is named after may adopt it.
+	if i := strings.LastIndex(rev.Name, "-"); i > 0 {
+		if set, err := c.setLister.PetSets(rev.Namespace).Get(rev.Name[:i]); err == nil {
 			c.enqueue(logger, set)
 		}
 	}

@@ -25,9 +25,11 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	appsv1alpha1 "github.com/petsets/api/apps/v1alpha1"
 	petsetfake "github.com/petsets/client-go/clientset/versioned/fake"
 	petsetinformers "github.com/petsets/client-go/informers/externalversions"
+	appsv1 "k8s.io/api/apps/v1"
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -106,6 +108,8 @@ func (tc *testController) cache(t *testing.T, objects ...runtime.Object) {
 			err = tc.setStore.Add(obj)
 		case *v1.Pod:
 			err = tc.podStore.Add(obj)
+		case *appsv1.ControllerRevision:
+			err = tc.kubeInf.Apps().V1().ControllerRevisions().Informer().GetIndexer().Add(obj)
 		}
 		if err != nil {
 			t.Fatal(err)
@@ -536,4 +540,73 @@ func names2(claims []v1.PersistentVolumeClaim) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+func TestAdoptRevisions(t *testing.T) {
+	set := newPetSet(1)
+	revision := func(name string, labels map[string]string, owners ...metav1.OwnerReference) *appsv1.ControllerRevision {
+		return &appsv1.ControllerRevision{ObjectMeta: metav1.ObjectMeta{
+			Name: name, Namespace: testNamespace, UID: types.UID("uid-" + name), ResourceVersion: "1",
+			Labels: labels, OwnerReferences: owners,
+		}, Revision: 1}
+	}
+	nginx := map[string]string{"app": "nginx"}
+	other := metav1.OwnerReference{APIVersion: "apps/v1", Kind: "StatefulSet", Name: "web", UID: "sts-uid", Controller: ptrTo(true)}
+	revisions := []*appsv1.ControllerRevision{
+		revision("web-6b8f9c7d4", nginx),                             // left by a PetSet web deleted with --cascade=orphan
+		revision("web-5f7c6d9b8", nginx, *newControllerRef(set)),     // already ours
+		revision("web-7d9f8b6c5", nginx, other),                      // another controller's
+		revision("web-db-6b8f9c7d4", nginx),                          // the PetSet web-db's
+		revision("db-6b8f9c7d4", nginx),                              // named after another PetSet
+		revision("web-8c7b6d5f4", map[string]string{"app": "other"}), // not matching the selector
+	}
+
+	tests := []struct {
+		name       string
+		onServer   func(*appsv1alpha1.PetSet)
+		wantWrites []string
+		wantErr    bool
+	}{
+		{name: "adopt the orphans named after the PetSet that match its selector", wantWrites: []string{"patch controllerrevisions web-6b8f9c7d4"}},
+		{name: "no adoption when the live PetSet is being deleted", onServer: func(s *appsv1alpha1.PetSet) { s.DeletionTimestamp = ptrTo(metav1.Now()) }, wantErr: true},
+		{name: "no adoption when the live PetSet was replaced", onServer: func(s *appsv1alpha1.PetSet) { s.UID = "another-web" }, wantErr: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			onServer := set.DeepCopy()
+			if tc.onServer != nil {
+				tc.onServer(onServer)
+			}
+			objects := []runtime.Object{onServer}
+			for _, rev := range revisions {
+				objects = append(objects, rev.DeepCopy())
+			}
+			c := newTestController(t, objects...)
+			for _, rev := range revisions {
+				c.cache(t, rev.DeepCopy())
+			}
+			err := c.adoptRevisions(c.testCtx, set)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("adoptRevisions error = %v, want error %v", err, tc.wantErr)
+			}
+			if diff := cmp.Diff(tc.wantWrites, writes(c.kube)); diff != "" {
+				t.Errorf("writes (-want +got):\n%s", diff)
+			}
+			for _, rev := range revisions {
+				got, err := c.kube.AppsV1().ControllerRevisions(testNamespace).Get(c.testCtx, rev.Name, metav1.GetOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := rev.OwnerReferences
+				if slices.Contains(tc.wantWrites, "patch controllerrevisions "+rev.Name) {
+					ref := *newControllerRef(set)
+					ref.BlockOwnerDeletion = ptrTo(true)
+					want = []metav1.OwnerReference{ref}
+				}
+				if diff := cmp.Diff(want, got.OwnerReferences, cmpopts.EquateEmpty()); diff != "" {
+					t.Errorf("owners of revision %s (-want +got):\n%s", rev.Name, diff)
+				}
+			}
+		})
+	}
 }

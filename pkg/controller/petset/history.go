@@ -35,10 +35,12 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/kubernetes"
 	appslisters "k8s.io/client-go/listers/apps/v1"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/ptr"
 
 	petsetdefaults "github.com/petsets/petset/pkg/apis/apps/v1alpha1"
 )
@@ -70,7 +72,9 @@ type realRevisionControl struct {
 	lister appslisters.ControllerRevisionLister
 }
 
-func (rc *realRevisionControl) ListRevisions(set *appsv1alpha1.PetSet) ([]*appsv1.ControllerRevision, error) {
+// listMatching returns the cached revisions of set's namespace that match
+// its selector.
+func (rc *realRevisionControl) listMatching(set *appsv1alpha1.PetSet) ([]*appsv1.ControllerRevision, error) {
 	selector, err := getSelector(set)
 	if err != nil {
 		return nil, err
@@ -79,6 +83,14 @@ func (rc *realRevisionControl) ListRevisions(set *appsv1alpha1.PetSet) ([]*appsv
 	if err != nil {
 		return nil, fmt.Errorf("list revisions of PetSet %s/%s: %w", set.Namespace, set.Name, err)
 	}
+	return all, nil
+}
+
+func (rc *realRevisionControl) ListRevisions(set *appsv1alpha1.PetSet) ([]*appsv1.ControllerRevision, error) {
+	all, err := rc.listMatching(set)
+	if err != nil {
+		return nil, err
+	}
 	owned := make([]*appsv1.ControllerRevision, 0, len(all))
 	for _, rev := range all {
 		if ref := metav1.GetControllerOfNoCopy(rev); ref != nil && ref.UID == set.UID {
@@ -86,6 +98,47 @@ func (rc *realRevisionControl) ListRevisions(set *appsv1alpha1.PetSet) ([]*appsv
 		}
 	}
 	return owned, nil
+}
+
+// ListOrphanRevisions returns the revisions of set's namespace that have no
+// controller, match set's selector and are named after set (<set>-<hash>):
+// those a PetSet of the same name left when it was deleted with
+// --cascade=orphan.
+func (rc *realRevisionControl) ListOrphanRevisions(set *appsv1alpha1.PetSet) ([]*appsv1.ControllerRevision, error) {
+	all, err := rc.listMatching(set)
+	if err != nil {
+		return nil, err
+	}
+	var orphans []*appsv1.ControllerRevision
+	for _, rev := range all {
+		if metav1.GetControllerOfNoCopy(rev) == nil && revisionNamedAfter(set.Name, rev.Name) {
+			orphans = append(orphans, rev)
+		}
+	}
+	return orphans, nil
+}
+
+// revisionNamedAfter reports whether name is a revision name of the PetSet
+// named set: <set>-<hash>, the hash holding no dash.
+func revisionNamedAfter(set, name string) bool {
+	hash, ok := strings.CutPrefix(name, set+"-")
+	return ok && hash != "" && !strings.Contains(hash, "-")
+}
+
+// AdoptRevision makes set the controller of the orphan revision rev. The
+// revision's UID in the patch makes it fail if the name now belongs to
+// another revision.
+func (rc *realRevisionControl) AdoptRevision(ctx context.Context, set *appsv1alpha1.PetSet, rev *appsv1.ControllerRevision) error {
+	ref := newControllerRef(set)
+	ref.BlockOwnerDeletion = ptr.To(true)
+	patch, err := json.Marshal(ownerRefPatch{Metadata: ownerRefPatchMeta{OwnerReferences: []any{ref}, UID: rev.UID}})
+	if err != nil {
+		return fmt.Errorf("build adoption patch for revision %s/%s: %w", rev.Namespace, rev.Name, err)
+	}
+	if _, err := rc.client.AppsV1().ControllerRevisions(rev.Namespace).Patch(ctx, rev.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		return fmt.Errorf("adopt revision %s/%s: %w", rev.Namespace, rev.Name, err)
+	}
+	return nil
 }
 
 func (rc *realRevisionControl) GetRevision(ctx context.Context, namespace, name string) (*appsv1.ControllerRevision, error) {

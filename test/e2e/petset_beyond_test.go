@@ -21,12 +21,18 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	appsv1alpha1 "github.com/petsets/api/apps/v1alpha1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/petsets/petset/test/e2e/framework"
 )
 
 // TestPetSetRolloutRecoversOnceTheTemplateIsFixed rolls 3 pets out to a
@@ -89,4 +95,83 @@ func TestPetSetRolloutRecoversOnceTheTemplateIsFixed(t *testing.T) {
 			roCheckPets(t, ns, repeat(pcImage, replicas), repeat(good, replicas))
 		})
 	}
+}
+
+// TestPetSetEvictionRespectsDisruptionBudgets rolls 3 pets out with
+// maxUnavailable 2 under a PodDisruptionBudget of minAvailable 2, each new
+// pet taking 2 seconds to become ready. Deleting (the default) breaks the
+// budget: 2 pets unavailable at once. Evicting never has more than one
+// unavailable, reports the budget that blocks, and completes.
+func TestPetSetEvictionRespectsDisruptionBudgets(t *testing.T) {
+	for _, tc := range []struct {
+		policy          appsv1alpha1.PodRemovalPolicyType
+		wantUnavailable int
+	}{
+		{appsv1alpha1.DeletePodRemovalPolicy, 2},
+		{appsv1alpha1.EvictPodRemovalPolicy, 1},
+	} {
+		t.Run(string(tc.policy), func(t *testing.T) {
+			ns := cluster.CreateNamespace(t)
+			const replicas = 3
+			ctx := context.Background()
+			pdb := &policyv1.PodDisruptionBudget{
+				ObjectMeta: metav1.ObjectMeta{Name: "web-pdb"},
+				Spec: policyv1.PodDisruptionBudgetSpec{
+					MinAvailable: new(intstr.FromInt32(replicas - 1)),
+					Selector:     &metav1.LabelSelector{MatchLabels: map[string]string{"app": "nginx"}},
+				},
+			}
+			if _, err := cluster.Kube.PolicyV1().PodDisruptionBudgets(ns).Create(ctx, pdb, metav1.CreateOptions{}); err != nil {
+				t.Fatalf("creating the PodDisruptionBudget: %v", err)
+			}
+			rec := roCreateSpec(t, ns, replicas, "2s",
+				"updateStrategy: {type: RollingUpdate, rollingUpdate: {maxUnavailable: 2}}",
+				"podRemovalPolicy: "+string(tc.policy))
+			rec.WaitForSteady(t, pcPetNames(0, replicas))
+			roWaitRolledOut(t, ns, replicas)
+			framework.WaitFor(t, pcTimeout, "the budget to count the pets", func(ctx context.Context) (bool, string, error) {
+				got, err := cluster.Kube.PolicyV1().PodDisruptionBudgets(ns).Get(ctx, pdb.Name, metav1.GetOptions{})
+				if err != nil {
+					return false, err.Error(), nil
+				}
+				s := got.Status
+				return s.ObservedGeneration == got.Generation && s.CurrentHealthy == replicas && s.DisruptionsAllowed == 1, fmt.Sprintf("status %+v", s), nil
+			})
+
+			mark := rec.Len()
+			roSetImage(t, ns, pcNewImage)
+			set := roWaitRolledOut(t, ns, replicas)
+			rec.WaitForSteady(t, pcPetNames(0, replicas))
+			evs := pcWithoutKwokRace(t, rec.Events(), mark)
+			if most, at := roUnavailable(evs, mark, replicas); most != tc.wantUnavailable {
+				t.Errorf("with %s, at most %d pets were unavailable at once (first at %s), want %d", tc.policy, most, at, tc.wantUnavailable)
+			}
+			roCheckPets(t, ns, repeat(pcNewImage, replicas), repeat(set.Status.UpdateRevision, replicas))
+			if tc.policy == appsv1alpha1.EvictPodRemovalPolicy {
+				beWaitWarning(t, ns, "EvictionBlocked", "web-pdb")
+			}
+		})
+	}
+}
+
+// beWaitWarning waits for a Warning event of PetSet web with reason whose
+// message holds text.
+func beWaitWarning(t testing.TB, ns, reason, text string) {
+	t.Helper()
+	framework.WaitFor(t, pcTimeout, fmt.Sprintf("a %s event naming %q", reason, text), func(ctx context.Context) (bool, string, error) {
+		list, err := cluster.Kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		var seen []string
+		for _, ev := range list.Items {
+			if ev.InvolvedObject.Kind == "PetSet" && ev.InvolvedObject.Name == pcSetName && ev.Type == corev1.EventTypeWarning {
+				if ev.Reason == reason && strings.Contains(ev.Message, text) {
+					return true, "", nil
+				}
+				seen = append(seen, ev.Reason+": "+ev.Message)
+			}
+		}
+		return false, fmt.Sprintf("Warning events seen: %q", seen), nil
+	})
 }

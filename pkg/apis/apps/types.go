@@ -73,7 +73,19 @@ type PetSetSpec struct {
 
 	// PersistentVolumeClaimRetentionPolicy says when claims are deleted.
 	PersistentVolumeClaimRetentionPolicy *PetSetPersistentVolumeClaimRetentionPolicy
+
+	// PodRemovalPolicy is Delete or Evict.
+	PodRemovalPolicy PodRemovalPolicyType
 }
+
+// PodRemovalPolicyType names how a PetSet removes pets.
+type PodRemovalPolicyType string
+
+// The pod removal policies.
+const (
+	DeletePodRemovalPolicy PodRemovalPolicyType = "Delete"
+	EvictPodRemovalPolicy  PodRemovalPolicyType = "Evict"
+)
 
 // PodManagementPolicyType names how a PetSet creates and deletes its pets.
 type PodManagementPolicyType string

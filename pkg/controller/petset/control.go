@@ -571,15 +571,20 @@ func (c *defaultPetSetControl) act(ctx context.Context, set *appsv1alpha1.PetSet
 	case actionDelete:
 		c.reportSkipped(ctx, set, action)
 		if !action.update {
-			err = c.petControl.DeletePet(ctx, set, action.pod)
+			err = c.removePet(ctx, set, action.pod)
 			break
 		}
 		var errs []error
 		for _, pod := range action.batch {
 			logger.V(2).Info("Replacing pet", "petSet", klog.KObj(set), "pod", klog.KObj(pod),
 				"revision", revisionOf(pod), "updateRevision", revisions.update.Name, "reason", action.reason)
-			if err := c.petControl.DeletePet(ctx, set, pod); err != nil {
+			if err := c.removePet(ctx, set, pod); err != nil {
 				errs = append(errs, err)
+				if errors.Is(err, errEvictionBlocked) {
+					// Lower ordinals wait until the budget lets the
+					// higher one go.
+					break
+				}
 				continue
 			}
 			c.recorder.Eventf(set, v1.EventTypeNormal, reasonUpdatingPet,
@@ -588,6 +593,18 @@ func (c *defaultPetSetControl) act(ctx context.Context, set *appsv1alpha1.PetSet
 		err = errors.Join(errs...)
 	}
 	return set, action.requeueAfter, false, errors.Join(repairErr, err)
+}
+
+// removePet removes a pet of a live PetSet (a scale down, an update):
+// through the Eviction API under podRemovalPolicy Evict, so that
+// PodDisruptionBudgets hold, else by deletion. A pet in phase Failed or
+// Succeeded is deleted under either policy: it is no longer running, and
+// evicting it would only wait on a budget it does not count in.
+func (c *defaultPetSetControl) removePet(ctx context.Context, set *appsv1alpha1.PetSet, pod *v1.Pod) error {
+	if set.Spec.PodRemovalPolicy == appsv1alpha1.EvictPodRemovalPolicy && !isTerminated(pod) {
+		return c.petControl.EvictPet(ctx, set, pod)
+	}
+	return c.petControl.DeletePet(ctx, set, pod)
 }
 
 // repair brings existing pets back to what the PetSet says they are: a pet

@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,6 +32,7 @@ import (
 	appsv1alpha1 "github.com/petsets/api/apps/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
 	v1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -159,6 +161,11 @@ type fakeObjectManager struct {
 	patched       []string
 	createdClaims []string
 	patchedClaims []string
+	// evicted lists the pods evicted (they are also in deleted).
+	evicted []string
+	// budget, when set, plays a PodDisruptionBudget: it returns the
+	// message of a refusal of pod's eviction, or "" to allow it.
+	budget func(pod *v1.Pod) string
 	// hiddenClaims exist on the server but not in the cache yet.
 	hiddenClaims []*v1.PersistentVolumeClaim
 	violations   []string
@@ -275,6 +282,25 @@ func (om *fakeObjectManager) ReadPod(_ context.Context, namespace, name string) 
 // must be gone first: it exists and is not stuck terminating.
 func (om *fakeObjectManager) blocksRemoval(other *v1.Pod) bool {
 	return !isStuckTerminating(other, om.now(), om.margin)
+}
+
+// EvictPod is DeletePod behind the budget, which answers 429 as the
+// Eviction API does when a PodDisruptionBudget refuses.
+func (om *fakeObjectManager) EvictPod(ctx context.Context, pod *v1.Pod) error {
+	if om.budget != nil {
+		if msg := om.budget(pod); msg != "" {
+			return &apierrors.StatusError{ErrStatus: metav1.Status{
+				Status: metav1.StatusFailure, Code: http.StatusTooManyRequests, Reason: metav1.StatusReasonTooManyRequests,
+				Message: "Cannot evict pod as it would violate the pod's disruption budget.",
+				Details: &metav1.StatusDetails{Causes: []metav1.StatusCause{{Type: policyv1.DisruptionBudgetCause, Message: msg}}},
+			}}
+		}
+	}
+	if err := om.DeletePod(ctx, pod); err != nil {
+		return err
+	}
+	om.evicted = append(om.evicted, pod.Name)
+	return nil
 }
 
 func (om *fakeObjectManager) DeletePod(_ context.Context, pod *v1.Pod) error {

@@ -26,6 +26,7 @@ import (
 
 	appsv1alpha1 "github.com/petsets/api/apps/v1alpha1"
 	v1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -58,6 +59,13 @@ const (
 	// reasonUpdatingPet: a pet running an older revision is deleted to be
 	// created again at the update revision.
 	reasonUpdatingPet = "UpdatingPet"
+	// reasonEvictionBlocked: a PodDisruptionBudget refused the eviction of
+	// a pet (podRemovalPolicy Evict).
+	reasonEvictionBlocked = "EvictionBlocked"
+	// reasonSuccessfulEvict and reasonFailedEvict report the outcome of an
+	// eviction (podRemovalPolicy Evict).
+	reasonSuccessfulEvict = "SuccessfulEvict"
+	reasonFailedEvict     = "FailedEvict"
 )
 
 // petControlInterface performs the writes on pets: their pods and claims.
@@ -69,6 +77,9 @@ type petControlInterface interface {
 	// DeletePet deletes the pet's pod (gracefully). A pod that is already
 	// gone is not an error.
 	DeletePet(ctx context.Context, set *appsv1alpha1.PetSet, pod *v1.Pod) error
+	// EvictPet is DeletePet through the Eviction API: a refusal by a
+	// PodDisruptionBudget is an error wrapping errEvictionBlocked.
+	EvictPet(ctx context.Context, set *appsv1alpha1.PetSet, pod *v1.Pod) error
 	// AdoptPet makes set the controller of the orphan pod.
 	AdoptPet(ctx context.Context, set *appsv1alpha1.PetSet, pod *v1.Pod) error
 	// RestoreIdentity puts the pet name and ordinal labels back on pod.
@@ -92,6 +103,9 @@ type petObjectManager interface {
 	// DeletePod deletes the pod, with its UID and resourceVersion as
 	// preconditions.
 	DeletePod(ctx context.Context, pod *v1.Pod) error
+	// EvictPod evicts the pod through the Eviction API, with its UID and
+	// resourceVersion as preconditions.
+	EvictPod(ctx context.Context, pod *v1.Pod) error
 	// PatchPod applies a strategic merge patch to the pod.
 	PatchPod(ctx context.Context, namespace, name string, patch []byte) error
 	// GetClaim reads the claim from the cache.
@@ -119,9 +133,22 @@ func (om *realPetObjectManager) ReadPod(ctx context.Context, namespace, name str
 }
 
 func (om *realPetObjectManager) DeletePod(ctx context.Context, pod *v1.Pod) error {
+	return om.client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, podPreconditions(pod))
+}
+
+func (om *realPetObjectManager) EvictPod(ctx context.Context, pod *v1.Pod) error {
+	opts := podPreconditions(pod)
+	return om.client.PolicyV1().Evictions(pod.Namespace).Evict(ctx, &policyv1.Eviction{
+		ObjectMeta:    metav1.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace},
+		DeleteOptions: &opts,
+	})
+}
+
+// podPreconditions are the options of a deletion that applies only to the
+// pod as it was read: the same UID and resourceVersion.
+func podPreconditions(pod *v1.Pod) metav1.DeleteOptions {
 	uid, rv := pod.UID, pod.ResourceVersion
-	opts := metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv}}
-	return om.client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, opts)
+	return metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv}}
 }
 
 func (om *realPetObjectManager) PatchPod(ctx context.Context, namespace, name string, patch []byte) error {
@@ -375,6 +402,17 @@ func (pc *realPetControl) LabelRevision(ctx context.Context, set *appsv1alpha1.P
 // deletion the cache has not shown yet), replaced or changed meanwhile is
 // not deleted. Such a change is an error, and the PetSet is evaluated again.
 func (pc *realPetControl) DeletePet(ctx context.Context, set *appsv1alpha1.PetSet, pod *v1.Pod) error {
+	return pc.removePet(ctx, set, pod, false)
+}
+
+func (pc *realPetControl) EvictPet(ctx context.Context, set *appsv1alpha1.PetSet, pod *v1.Pod) error {
+	return pc.removePet(ctx, set, pod, true)
+}
+
+// removePet deletes or evicts the pet's pod, as it is on the server: a pod
+// that was replaced or released since the decision is left alone
+// (errReevaluate), as is one that is already terminating.
+func (pc *realPetControl) removePet(ctx context.Context, set *appsv1alpha1.PetSet, pod *v1.Pod, evict bool) error {
 	logger := klog.FromContext(ctx)
 	live, err := pc.objects.ReadPod(ctx, pod.Namespace, pod.Name)
 	switch {
@@ -394,22 +432,55 @@ func (pc *realPetControl) DeletePet(ctx context.Context, set *appsv1alpha1.PetSe
 		pc.expectations.expectDelete(keyOf(set), live.Name, live.UID)
 		return nil
 	}
-	err = pc.objects.DeletePod(ctx, live)
+	verb := "delete"
+	if evict {
+		verb = "evict"
+		err = pc.objects.EvictPod(ctx, live)
+	} else {
+		err = pc.objects.DeletePod(ctx, live)
+	}
 	switch {
 	case apierrors.IsNotFound(err):
 		logger.V(4).Info("Pet already deleted", "petSet", klog.KObj(set), "pod", klog.KObj(pod))
 		return nil
+	case evict && apierrors.IsTooManyRequests(err):
+		budget := disruptionBudgetMessage(err)
+		logger.V(2).Info("Eviction of pet blocked by a PodDisruptionBudget", "petSet", klog.KObj(set), "pod", klog.KObj(pod), "budget", budget)
+		pc.recorder.Eventf(set, v1.EventTypeWarning, reasonEvictionBlocked,
+			"evict Pod %s in PetSet %s blocked: %s", pod.Name, set.Name, budget)
+		return fmt.Errorf("evict pod %s/%s: %s: %w", pod.Namespace, pod.Name, budget, errEvictionBlocked)
 	case apierrors.IsConflict(err):
 		return fmt.Errorf("pod %s/%s changed before it could be deleted: %w: %w", pod.Namespace, pod.Name, err, errReevaluate)
 	case err != nil:
-		err = fmt.Errorf("delete pod %s/%s: %w", pod.Namespace, pod.Name, err)
-		pc.recordPodEvent("delete", set, pod, err)
+		err = fmt.Errorf("%s pod %s/%s: %w", verb, pod.Namespace, pod.Name, err)
+		pc.recordPodEvent(verb, set, pod, err)
 		return err
 	}
 	pc.expectations.expectDelete(keyOf(set), live.Name, live.UID)
-	logger.V(2).Info("Deleted pet", "petSet", klog.KObj(set), "pod", klog.KObj(pod))
-	pc.recordPodEvent("delete", set, pod, nil)
+	logger.V(2).Info("Removed pet", "petSet", klog.KObj(set), "pod", klog.KObj(pod), "verb", verb)
+	pc.recordPodEvent(verb, set, pod, nil)
 	return nil
+}
+
+// errEvictionBlocked marks an eviction a PodDisruptionBudget refused: the
+// PetSet is synced again, with backoff, and never deletes the pet past the
+// budget.
+var errEvictionBlocked = errors.New("a PodDisruptionBudget blocks the eviction")
+
+// disruptionBudgetMessage returns what an eviction refused with 429 says of
+// the budget: the DisruptionBudget cause (which names the budget), or the
+// message.
+func disruptionBudgetMessage(err error) string {
+	if status, ok := err.(apierrors.APIStatus); ok {
+		if details := status.Status().Details; details != nil {
+			for _, cause := range details.Causes {
+				if cause.Type == policyv1.DisruptionBudgetCause && cause.Message != "" {
+					return cause.Message
+				}
+			}
+		}
+	}
+	return err.Error()
 }
 
 // errReevaluate marks a write that was not made because the object changed
@@ -496,15 +567,21 @@ func (pc *realPetControl) recordClaimEvent(verb string, set *appsv1alpha1.PetSet
 }
 
 func successReason(verb string) string {
-	if verb == "delete" {
+	switch verb {
+	case "delete":
 		return reasonSuccessfulDelete
+	case "evict":
+		return reasonSuccessfulEvict
 	}
 	return reasonSuccessfulCreate
 }
 
 func failureReason(verb string) string {
-	if verb == "delete" {
+	switch verb {
+	case "delete":
 		return reasonFailedDelete
+	case "evict":
+		return reasonFailedEvict
 	}
 	return reasonFailedCreate
 }

@@ -17,10 +17,12 @@ limitations under the License.
 package petset
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	appsv1alpha1 "github.com/petsets/api/apps/v1alpha1"
+	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
@@ -251,4 +253,103 @@ func (f *fixture) stepRolling(step int) {
 	f.checkInvariants(invariantOpts{allowGaps: true})
 	f.clock.Step(matrixStep)
 	f.kubelet()
+}
+
+// pdb plays a PodDisruptionBudget with minAvailable over every pet of the
+// fixture: a healthy pet may be evicted while more than minAvailable pets are
+// healthy, an unhealthy one while at least minAvailable are.
+func (f *fixture) pdb(minAvailable int) func(pod *v1.Pod) string {
+	return func(pod *v1.Pod) string {
+		healthy := 0
+		for _, p := range f.om.serverPets() {
+			if isHealthy(p) {
+				healthy++
+			}
+		}
+		if healthy > minAvailable || (!isHealthy(pod) && healthy >= minAvailable) {
+			return ""
+		}
+		return fmt.Sprintf("The disruption budget web-pdb needs %d healthy pods and has %d currently", minAvailable, healthy)
+	}
+}
+
+// TestPodRemovalPolicy rolls 5 pets out with maxUnavailable 3 under a budget
+// of minAvailable 4: Delete breaks the budget (3 pets unavailable at once),
+// Evict never has more than one pet unavailable, reports the blocked
+// evictions and still completes. A scale down that the budget forbids under
+// Evict removes nothing until the policy is changed to Delete.
+func TestPodRemovalPolicy(t *testing.T) {
+	for _, tc := range []struct {
+		policy          appsv1alpha1.PodRemovalPolicyType
+		wantUnavailable int
+	}{
+		{policy: appsv1alpha1.DeletePodRemovalPolicy, wantUnavailable: 3},
+		{policy: appsv1alpha1.EvictPodRemovalPolicy, wantUnavailable: 1},
+	} {
+		t.Run(string(tc.policy), func(t *testing.T) {
+			set := rollingPetSet(5, 0, intstr.FromInt32(3))
+			set.Spec.PodRemovalPolicy = tc.policy
+			f := newFixture(t, set)
+			f.run(80, invariantOpts{})
+			f.om.budget = f.pdb(4)
+			f.drainEvents()
+
+			f.setImage(imageNew)
+			most := 0
+			for step := 0; step < 200; step++ {
+				f.stepRolling(step)
+				most = max(most, f.unavailable())
+				if f.rolledOut() {
+					break
+				}
+			}
+			if !f.rolledOut() {
+				t.Fatalf("the rollout did not complete: pets %v, status %+v", names(f.om.serverPets()), f.set.Status)
+			}
+			if most != tc.wantUnavailable {
+				t.Errorf("at most %d pets unavailable at once, want %d", most, tc.wantUnavailable)
+			}
+			evicted, blocked := len(f.om.evicted), len(f.eventsWith("Warning "+reasonEvictionBlocked))
+			if tc.policy == appsv1alpha1.DeletePodRemovalPolicy && (evicted != 0 || blocked != 0) {
+				t.Errorf("Delete evicted %d pets and reported %d blocked evictions, want none", evicted, blocked)
+			}
+			if tc.policy == appsv1alpha1.EvictPodRemovalPolicy {
+				if diff := cmp.Diff([]string{"web-4", "web-3", "web-2", "web-1", "web-0"}, f.om.evicted); diff != "" {
+					t.Errorf("pets evicted (-want +got):\n%s", diff)
+				}
+				if blocked == 0 {
+					t.Errorf("no %s event, want one for each refusal: %v", reasonEvictionBlocked, f.events)
+				}
+			}
+
+			// A scale down to 2 under the budget of 4.
+			f.setReplicas(2)
+			for step := range 30 {
+				f.stepRolling(step)
+			}
+			if tc.policy == appsv1alpha1.EvictPodRemovalPolicy {
+				if got := len(f.om.serverPets()); got != 4 {
+					t.Errorf("%d pets after a scale down the budget forbids, want 4 (one evicted, then blocked)", got)
+				}
+				f.set.Spec.PodRemovalPolicy = appsv1alpha1.DeletePodRemovalPolicy
+				f.set.Generation++
+			}
+			f.run(50, invariantOpts{})
+		})
+	}
+}
+
+// rolledOut reports whether every pet runs the update revision, healthy,
+// and the status says so.
+func (f *fixture) rolledOut() bool {
+	s := f.set.Status
+	if s.UpdateRevision == "" || s.CurrentRevision != s.UpdateRevision || int(s.UpdatedReplicas) != replicasOf(f.set) {
+		return false
+	}
+	for _, pod := range f.om.serverPets() {
+		if revisionOf(pod) != s.UpdateRevision || !isHealthy(pod) {
+			return false
+		}
+	}
+	return true
 }

@@ -614,6 +614,14 @@ func schema_petsets_api_apps_v1alpha1_PetSetSpec(ref common.ReferenceCallback) c
 							Ref:         ref(v1alpha1.PetSetPersistentVolumeClaimRetentionPolicy{}.OpenAPIModelName()),
 						},
 					},
+					"podRemovalPolicy": {
+						SchemaProps: spec.SchemaProps{
+							Description: "PodRemovalPolicy says how rolling updates, Recreate and scale downs remove pets: Delete (the default, as apps/v1) deletes them; Evict goes through the Eviction API, so that PodDisruptionBudgets are respected: a pet whose eviction a budget refuses is retried with backoff, never deleted past the budget. Pets in phase Failed or Succeeded are deleted, and the teardown of a deleted PetSet deletes its pets, under either policy.\n\nPossible enum values:\n - `\"Delete\"` deletes pets.\n - `\"Evict\"` evicts pets through the Eviction API.",
+							Type:        []string{"string"},
+							Format:      "",
+							Enum:        []interface{}{"Delete", "Evict"},
+						},
+					},
 				},
 				Required: []string{"template", "serviceName"},
 			},

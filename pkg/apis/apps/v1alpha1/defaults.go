@@ -83,6 +83,9 @@ func SetDefaults_PetSet(obj *appsv1alpha1.PetSet) {
 	if policy.WhenScaled == "" {
 		policy.WhenScaled = appsv1alpha1.RetainPersistentVolumeClaimRetentionPolicyType
 	}
+	if obj.Spec.PodRemovalPolicy == "" {
+		obj.Spec.PodRemovalPolicy = appsv1alpha1.DeletePodRemovalPolicy
+	}
 }
 
 func copyLabels(in map[string]string) map[string]string {

@@ -252,6 +252,7 @@ func autoConvert_v1alpha1_PetSetSpec_To_apps_PetSetSpec(in *appsv1alpha1.PetSetS
 	out.MinReadySeconds = in.MinReadySeconds
 	out.Ordinals = (*apps.PetSetOrdinals)(unsafe.Pointer(in.Ordinals))
 	out.PersistentVolumeClaimRetentionPolicy = (*apps.PetSetPersistentVolumeClaimRetentionPolicy)(unsafe.Pointer(in.PersistentVolumeClaimRetentionPolicy))
+	out.PodRemovalPolicy = apps.PodRemovalPolicyType(in.PodRemovalPolicy)
 	return nil
 }
 
@@ -276,6 +277,7 @@ func autoConvert_apps_PetSetSpec_To_v1alpha1_PetSetSpec(in *apps.PetSetSpec, out
 	out.MinReadySeconds = in.MinReadySeconds
 	out.Ordinals = (*appsv1alpha1.PetSetOrdinals)(unsafe.Pointer(in.Ordinals))
 	out.PersistentVolumeClaimRetentionPolicy = (*appsv1alpha1.PetSetPersistentVolumeClaimRetentionPolicy)(unsafe.Pointer(in.PersistentVolumeClaimRetentionPolicy))
+	out.PodRemovalPolicy = appsv1alpha1.PodRemovalPolicyType(in.PodRemovalPolicy)
 	return nil
 }
 

@@ -277,6 +277,13 @@ func validatePetSetSpec(spec, oldSpec *apps.PetSetSpec, fldPath *field.Path) fie
 		allErrs = append(allErrs, validateRetentionPolicyType(policy.WhenDeleted, policyPath.Child("whenDeleted"))...)
 		allErrs = append(allErrs, validateRetentionPolicyType(policy.WhenScaled, policyPath.Child("whenScaled"))...)
 	}
+	switch spec.PodRemovalPolicy {
+	case "", apps.DeletePodRemovalPolicy, apps.EvictPodRemovalPolicy:
+		// Empty means the default, Delete.
+	default:
+		allErrs = append(allErrs, field.NotSupported(fldPath.Child("podRemovalPolicy"), spec.PodRemovalPolicy,
+			[]string{string(apps.DeletePodRemovalPolicy), string(apps.EvictPodRemovalPolicy)}))
+	}
 	return allErrs
 }
 
@@ -541,8 +548,9 @@ func claimVolume(name string) corev1.Volume {
 // validatePetSetSpecUpdate refuses, as apps/v1 does for StatefulSets, every
 // change of the spec but those of spec.replicas, spec.ordinals,
 // spec.template, spec.updateStrategy,
-// spec.persistentVolumeClaimRetentionPolicy, spec.minReadySeconds and
-// spec.revisionHistoryLimit, naming each changed field.
+// spec.persistentVolumeClaimRetentionPolicy, spec.minReadySeconds,
+// spec.podRemovalPolicy and spec.revisionHistoryLimit, naming each changed
+// field.
 func validatePetSetSpecUpdate(spec, oldSpec *apps.PetSetSpec, fldPath *field.Path) field.ErrorList {
 	var allErrs field.ErrorList
 	if podManagementPolicyOf(spec) != podManagementPolicyOf(oldSpec) {

@@ -268,6 +268,10 @@ func TestValidatePetSet(t *testing.T) {
 		},
 		want: []fieldError{{field.ErrorTypeNotSupported, "spec.updateStrategy.rollingUpdate.unhealthyPodPolicy"}},
 	}, {
+		name:   "unknown podRemovalPolicy",
+		mutate: func(p *appsv1alpha1.PetSet) { p.Spec.PodRemovalPolicy = "Drain" },
+		want:   []fieldError{{field.ErrorTypeNotSupported, "spec.podRemovalPolicy"}},
+	}, {
 		name:   "negative revisionHistoryLimit",
 		mutate: func(p *appsv1alpha1.PetSet) { p.Spec.RevisionHistoryLimit = new(int32(-1)) },
 		want:   []fieldError{{field.ErrorTypeInvalid, "spec.revisionHistoryLimit"}},
@@ -718,6 +722,9 @@ func TestValidatePetSetUpdate(t *testing.T) {
 			p.Spec.PersistentVolumeClaimRetentionPolicy.WhenScaled = appsv1alpha1.DeletePersistentVolumeClaimRetentionPolicyType
 		},
 	}, {
+		name:   "podRemovalPolicy",
+		mutate: func(p *appsv1alpha1.PetSet) { p.Spec.PodRemovalPolicy = appsv1alpha1.EvictPodRemovalPolicy },
+	}, {
 		name:   "ordinals removed",
 		mutate: func(p *appsv1alpha1.PetSet) { p.Spec.Ordinals = nil },
 	}, {
@@ -842,7 +849,7 @@ func TestPetSetSpecFieldsCovered(t *testing.T) {
 		names = append(names, specType.Field(i).Name)
 	}
 	want := []string{"Replicas", "Selector", "Template", "VolumeClaimTemplates", "ServiceName", "UpdateStrategy", "RevisionHistoryLimit",
-		"PodManagementPolicy", "MinReadySeconds", "Ordinals", "PersistentVolumeClaimRetentionPolicy"}
+		"PodManagementPolicy", "MinReadySeconds", "Ordinals", "PersistentVolumeClaimRetentionPolicy", "PodRemovalPolicy"}
 	if diff := cmp.Diff(want, names); diff != "" {
 		t.Errorf("the PetSet spec fields changed; update validatePetSetSpecUpdate (-known +current):\n%s", diff)
 	}

@@ -185,7 +185,28 @@ type PetSetSpec struct {
 	// behaviour: claims are never deleted.
 	// +optional
 	PersistentVolumeClaimRetentionPolicy *PetSetPersistentVolumeClaimRetentionPolicy `json:"persistentVolumeClaimRetentionPolicy,omitempty"`
+
+	// PodRemovalPolicy says how rolling updates, Recreate and scale downs
+	// remove pets: Delete (the default, as apps/v1) deletes them; Evict
+	// goes through the Eviction API, so that PodDisruptionBudgets are
+	// respected: a pet whose eviction a budget refuses is retried with
+	// backoff, never deleted past the budget. Pets in phase Failed or
+	// Succeeded are deleted, and the teardown of a deleted PetSet deletes
+	// its pets, under either policy.
+	// +optional
+	PodRemovalPolicy PodRemovalPolicyType `json:"podRemovalPolicy,omitempty"`
 }
+
+// PodRemovalPolicyType names how a PetSet removes pets.
+// +enum
+type PodRemovalPolicyType string
+
+const (
+	// DeletePodRemovalPolicy deletes pets.
+	DeletePodRemovalPolicy PodRemovalPolicyType = "Delete"
+	// EvictPodRemovalPolicy evicts pets through the Eviction API.
+	EvictPodRemovalPolicy PodRemovalPolicyType = "Evict"
+)
 
 // PodManagementPolicyType names how a PetSet creates and deletes its pets.
 // +enum

@@ -91,6 +91,9 @@ var schemaYAML = typed.YAMLObject(`types:
     - name: podManagementPolicy
       type:
         scalar: string
+    - name: podRemovalPolicy
+      type:
+        scalar: string
     - name: replicas
       type:
         scalar: numeric

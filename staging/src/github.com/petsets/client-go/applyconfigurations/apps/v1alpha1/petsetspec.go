@@ -83,6 +83,14 @@ type PetSetSpecApplyConfiguration struct {
 	// scaled down. The default, Retain for both, is the Kubernetes 1.4
 	// behaviour: claims are never deleted.
 	PersistentVolumeClaimRetentionPolicy *PetSetPersistentVolumeClaimRetentionPolicyApplyConfiguration `json:"persistentVolumeClaimRetentionPolicy,omitempty"`
+	// PodRemovalPolicy says how rolling updates, Recreate and scale downs
+	// remove pets: Delete (the default, as apps/v1) deletes them; Evict
+	// goes through the Eviction API, so that PodDisruptionBudgets are
+	// respected: a pet whose eviction a budget refuses is retried with
+	// backoff, never deleted past the budget. Pets in phase Failed or
+	// Succeeded are deleted, and the teardown of a deleted PetSet deletes
+	// its pets, under either policy.
+	PodRemovalPolicy *appsv1alpha1.PodRemovalPolicyType `json:"podRemovalPolicy,omitempty"`
 }
 
 // PetSetSpecApplyConfiguration constructs a declarative configuration of the PetSetSpec type for use with
@@ -181,5 +189,13 @@ func (b *PetSetSpecApplyConfiguration) WithOrdinals(value *PetSetOrdinalsApplyCo
 // If called multiple times, the PersistentVolumeClaimRetentionPolicy field is set to the value of the last call.
 func (b *PetSetSpecApplyConfiguration) WithPersistentVolumeClaimRetentionPolicy(value *PetSetPersistentVolumeClaimRetentionPolicyApplyConfiguration) *PetSetSpecApplyConfiguration {
 	b.PersistentVolumeClaimRetentionPolicy = value
+	return b
+}
+
+// WithPodRemovalPolicy sets the PodRemovalPolicy field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the PodRemovalPolicy field is set to the value of the last call.
+func (b *PetSetSpecApplyConfiguration) WithPodRemovalPolicy(value appsv1alpha1.PodRemovalPolicyType) *PetSetSpecApplyConfiguration {
+	b.PodRemovalPolicy = &value
 	return b
 }

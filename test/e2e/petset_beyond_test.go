@@ -21,7 +21,9 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -173,5 +175,155 @@ func beWaitWarning(t testing.TB, ns, reason, text string) {
 			}
 		}
 		return false, fmt.Sprintf("Warning events seen: %q", seen), nil
+	})
+}
+
+// beClaimEvent is a change of a claim's storage request or capacity, as a
+// watch saw it.
+type beClaimEvent struct {
+	name              string
+	request, capacity string
+}
+
+// beRecordClaims records, from now until the test ends, every change of the
+// storage request or capacity of the claims of ns, and returns a function
+// that returns what it recorded so far.
+func beRecordClaims(t testing.TB, ns string) func() []beClaimEvent {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	list, err := cluster.Kube.CoreV1().PersistentVolumeClaims(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		cancel()
+		t.Fatalf("listing the claims of %s: %v", ns, err)
+	}
+	w, err := cluster.Kube.CoreV1().PersistentVolumeClaims(ns).Watch(ctx, metav1.ListOptions{ResourceVersion: list.ResourceVersion})
+	if err != nil {
+		cancel()
+		t.Fatalf("watching the claims of %s: %v", ns, err)
+	}
+	var mu sync.Mutex
+	var events []beClaimEvent
+	last := map[string]beClaimEvent{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ev := range w.ResultChan() {
+			claim, ok := ev.Object.(*corev1.PersistentVolumeClaim)
+			if !ok {
+				continue
+			}
+			request, capacity := claim.Spec.Resources.Requests[corev1.ResourceStorage], claim.Status.Capacity[corev1.ResourceStorage]
+			e := beClaimEvent{name: claim.Name, request: request.String(), capacity: capacity.String()}
+			mu.Lock()
+			if last[claim.Name] != e {
+				last[claim.Name] = e
+				events = append(events, e)
+			}
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		w.Stop()
+		<-done
+	})
+	return func() []beClaimEvent {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(events)
+	}
+}
+
+// beWaitClaimStatus waits until status.volumeClaimTemplates reports want.
+func beWaitClaimStatus(t testing.TB, ns string, want ...appsv1alpha1.PetSetVolumeClaimTemplateStatus) *appsv1alpha1.PetSet {
+	t.Helper()
+	return roWaitStatus(t, ns, fmt.Sprintf("status.volumeClaimTemplates %+v", want), func(s appsv1alpha1.PetSetStatus) string {
+		if diff := cmp.Diff(want, s.VolumeClaimTemplates); diff != "" {
+			return "(-want +got) " + diff
+		}
+		return ""
+	})
+}
+
+// TestPetSetClaimTemplateGrowsInPlace grows the claim template of a PetSet
+// of 3 pets from 1Gi to 2Gi under volumeClaimUpdatePolicy InPlace: every
+// claim is expanded, the highest ordinal first, each once the previous one
+// has its new capacity, and the status counts the claims at size. A shrink
+// is refused with a 422 naming the request. Under a StorageClass that does
+// not allow expansion the expansion is refused and reported; switching to
+// OnClaimDelete then gives the new size to new claims only.
+func TestPetSetClaimTemplateGrowsInPlace(t *testing.T) {
+	const replicas = 3
+	grow := `[{"op":"replace","path":"/spec/volumeClaimTemplates/0/spec/resources/requests/storage","value":"2Gi"}]`
+
+	t.Run("expandable", func(t *testing.T) {
+		ns := cluster.CreateNamespace(t)
+		rec := roCreateSpec(t, ns, replicas, "", "volumeClaimUpdatePolicy: InPlace")
+		rec.WaitForSteady(t, pcPetNames(0, replicas))
+		pcWaitClaimsBound(t, ns, pcClaimNames(0, replicas)...)
+		beWaitClaimStatus(t, ns, appsv1alpha1.PetSetVolumeClaimTemplateStatus{TemplateName: pcClaimTemplate, Claims: replicas, ClaimsAtSize: replicas})
+		claims := beRecordClaims(t, ns)
+
+		pcExpectOutput(t, pcKubectl(t, ns, "", "patch", "petset", pcSetName, "--type=json", "-p", grow), "petset.apps/web patched")
+		beWaitClaimStatus(t, ns, appsv1alpha1.PetSetVolumeClaimTemplateStatus{TemplateName: pcClaimTemplate, Claims: replicas, ClaimsAtSize: replicas})
+		// Each claim's request grew after the previous one's capacity did.
+		var order []string
+		resized := map[string]bool{}
+		for _, e := range claims() {
+			if e.request == "2Gi" && !slices.Contains(order, e.name) {
+				if n := len(order); n > 0 && !resized[order[n-1]] {
+					t.Errorf("%s was expanded before %s had its new capacity", e.name, order[n-1])
+				}
+				order = append(order, e.name)
+			}
+			if e.capacity == "2Gi" {
+				resized[e.name] = true
+			}
+		}
+		if diff := cmp.Diff(roReversed(pcClaimNames(0, replicas)), order); diff != "" {
+			t.Errorf("claims expanded (-want +got):\n%s", diff)
+		}
+		pcWaitEvents(t, ns, "ExpandingClaim", "Expanding Claim www-web-2 from 1Gi to 2Gi", "Expanding Claim www-web-0 from 1Gi to 2Gi")
+
+		shrink := `[{"op":"replace","path":"/spec/volumeClaimTemplates/0/spec/resources/requests/storage","value":"1Gi"}]`
+		out, err := pcKubectlErr(ns, pcSettle, "patch", "petset", pcSetName, "--type=json", "-p", shrink)
+		if err == nil || !strings.Contains(out+err.Error(), "spec.volumeClaimTemplates[0].spec.resources.requests[storage]: Forbidden") {
+			t.Errorf("shrinking the claim template: %v, output %q; want a 422 naming spec.volumeClaimTemplates[0].spec.resources.requests[storage]", err, out)
+		}
+	})
+
+	t.Run("not expandable", func(t *testing.T) {
+		ns := cluster.CreateNamespace(t)
+		manifest := pcGuideManifest(t, replicas, true)
+		manifest = pcReplaceOnce(t, manifest, `      accessModes: [ "ReadWriteOnce" ]`, `      accessModes: [ "ReadWriteOnce" ]
+      storageClassName: kwok-fixed`)
+		manifest = pcReplaceOnce(t, manifest, fmt.Sprintf("  replicas: %d\n", replicas), fmt.Sprintf("  replicas: %d\n  volumeClaimUpdatePolicy: InPlace\n", replicas))
+		rec := pcRecordPods(t, ns)
+		pcExpectOutput(t, pcKubectl(t, ns, manifest, "create", "-f", "-"), "petset.apps/web created")
+		rec.WaitForSteady(t, pcPetNames(0, replicas))
+		pcWaitClaimsBound(t, ns, pcClaimNames(0, replicas)...)
+
+		pcExpectOutput(t, pcKubectl(t, ns, "", "patch", "petset", pcSetName, "--type=json", "-p", grow), "petset.apps/web patched")
+		beWaitWarning(t, ns, "ClaimExpansionFailed", "www-web-2")
+		beWaitClaimStatus(t, ns, appsv1alpha1.PetSetVolumeClaimTemplateStatus{TemplateName: pcClaimTemplate, Claims: replicas, ClaimsAtSize: 0})
+
+		roPatch(t, ns, fmt.Sprintf(`{"spec":{"volumeClaimUpdatePolicy":"OnClaimDelete","replicas":%d}}`, replicas+1))
+		pcWaitStatus(t, ns, replicas+1, replicas+1)
+		for ordinal := range replicas + 1 {
+			claim, err := cluster.Kube.CoreV1().PersistentVolumeClaims(ns).Get(context.Background(), pcClaimName(ordinal), metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := "1Gi"
+			if ordinal == replicas {
+				want = "2Gi"
+			}
+			if got := claim.Spec.Resources.Requests[corev1.ResourceStorage]; got.String() != want {
+				t.Errorf("claim %s requests %s, want %s", claim.Name, got.String(), want)
+			}
+		}
+		if s := pcGetSet(t, ns).Status.VolumeClaimTemplates; s != nil {
+			t.Errorf("status.volumeClaimTemplates %+v under OnClaimDelete, want none", s)
+		}
 	})
 }

@@ -76,7 +76,20 @@ type PetSetSpec struct {
 
 	// PodRemovalPolicy is Delete or Evict.
 	PodRemovalPolicy PodRemovalPolicyType
+
+	// VolumeClaimUpdatePolicy is OnClaimDelete or InPlace.
+	VolumeClaimUpdatePolicy VolumeClaimUpdatePolicyType
 }
+
+// VolumeClaimUpdatePolicyType names when claim template changes reach
+// existing claims.
+type VolumeClaimUpdatePolicyType string
+
+// The volume claim update policies.
+const (
+	OnClaimDeleteVolumeClaimUpdatePolicy VolumeClaimUpdatePolicyType = "OnClaimDelete"
+	InPlaceVolumeClaimUpdatePolicy       VolumeClaimUpdatePolicyType = "InPlace"
+)
 
 // PodRemovalPolicyType names how a PetSet removes pets.
 type PodRemovalPolicyType string
@@ -184,6 +197,17 @@ type PetSetStatus struct {
 
 	// Conditions are the latest observations of the PetSet's state.
 	Conditions []metav1.Condition
+
+	// VolumeClaimTemplates reports the claims of each claim template.
+	VolumeClaimTemplates []PetSetVolumeClaimTemplateStatus
+}
+
+// PetSetVolumeClaimTemplateStatus is the state of the claims of one claim
+// template.
+type PetSetVolumeClaimTemplateStatus struct {
+	TemplateName string
+	Claims       int32
+	ClaimsAtSize int32
 }
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object

@@ -556,7 +556,7 @@ func (c *defaultPetSetControl) act(ctx context.Context, set *appsv1alpha1.PetSet
 		}
 	}
 
-	repairErr := c.repair(ctx, set, pets, revisions)
+	repairErr := errors.Join(c.repair(ctx, set, pets, revisions), c.expandClaims(ctx, set, pets))
 
 	logger.V(4).Info("Next pet action", "petSet", klog.KObj(set), "action", action.kind,
 		"ordinal", action.ordinal, "reason", action.reason)
@@ -715,6 +715,11 @@ func (c *defaultPetSetControl) updateStatus(ctx context.Context, set *appsv1alph
 	if revisions != nil {
 		status = computeRevisionStatus(set, pets, revisions.current.Name, revisions.update.Name, &revisions.collisionCount)
 	}
+	claims, err := c.claimTemplateStatus(set, pets)
+	if err != nil {
+		return err
+	}
+	status.VolumeClaimTemplates = claims
 	if apiequality.Semantic.DeepEqual(set.Status, status) {
 		return nil
 	}

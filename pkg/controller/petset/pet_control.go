@@ -28,6 +28,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
@@ -91,6 +92,12 @@ type petControlInterface interface {
 	EnsureClaims(ctx context.Context, set *appsv1alpha1.PetSet, pod *v1.Pod) error
 	// ReleasePet removes set's ownerReference from pod.
 	ReleasePet(ctx context.Context, set *appsv1alpha1.PetSet, pod *v1.Pod) error
+	// GetPetClaim returns, from the cache, the claim of the pet with the
+	// given ordinal from the claim template named template; nil when it
+	// does not exist.
+	GetPetClaim(set *appsv1alpha1.PetSet, template string, ordinal int) (*v1.PersistentVolumeClaim, error)
+	// ExpandClaim raises the claim's storage request to request.
+	ExpandClaim(ctx context.Context, set *appsv1alpha1.PetSet, claim *v1.PersistentVolumeClaim, request resource.Quantity) error
 }
 
 // petObjectManager is the API seam of the pet control: writes go to the API
@@ -481,6 +488,41 @@ func disruptionBudgetMessage(err error) string {
 		}
 	}
 	return err.Error()
+}
+
+func (pc *realPetControl) GetPetClaim(set *appsv1alpha1.PetSet, template string, ordinal int) (*v1.PersistentVolumeClaim, error) {
+	claim, err := pc.objects.GetClaim(set.Namespace, getClaimName(set, template, ordinal))
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("get claim %s of pet %s: %w", template, getPetName(set, ordinal), err)
+	}
+	return claim, nil
+}
+
+// claimRequestPatch is a strategic merge patch of a claim's storage request;
+// the claim's UID makes it fail if the name now belongs to another claim.
+type claimRequestPatch struct {
+	Metadata struct {
+		UID types.UID `json:"uid"`
+	} `json:"metadata"`
+	Spec struct {
+		Resources struct {
+			Requests v1.ResourceList `json:"requests"`
+		} `json:"resources"`
+	} `json:"spec"`
+}
+
+func (pc *realPetControl) ExpandClaim(ctx context.Context, set *appsv1alpha1.PetSet, claim *v1.PersistentVolumeClaim, request resource.Quantity) error {
+	var patch claimRequestPatch
+	patch.Metadata.UID = claim.UID
+	patch.Spec.Resources.Requests = v1.ResourceList{v1.ResourceStorage: request}
+	raw, err := json.Marshal(patch)
+	if err != nil {
+		return fmt.Errorf("build expansion patch for claim %s/%s: %w", claim.Namespace, claim.Name, err)
+	}
+	return pc.objects.PatchClaim(ctx, claim.Namespace, claim.Name, raw)
 }
 
 // errReevaluate marks a write that was not made because the object changed

@@ -43,6 +43,7 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1alpha1.PetSetSpec{}.OpenAPIModelName():                                 schema_petsets_api_apps_v1alpha1_PetSetSpec(ref),
 		v1alpha1.PetSetStatus{}.OpenAPIModelName():                               schema_petsets_api_apps_v1alpha1_PetSetStatus(ref),
 		v1alpha1.PetSetUpdateStrategy{}.OpenAPIModelName():                       schema_petsets_api_apps_v1alpha1_PetSetUpdateStrategy(ref),
+		v1alpha1.PetSetVolumeClaimTemplateStatus{}.OpenAPIModelName():            schema_petsets_api_apps_v1alpha1_PetSetVolumeClaimTemplateStatus(ref),
 		v1alpha1.RollingUpdatePetSetStrategy{}.OpenAPIModelName():                schema_petsets_api_apps_v1alpha1_RollingUpdatePetSetStrategy(ref),
 		v1.ContainerResourceMetricSource{}.OpenAPIModelName():                    schema_k8sio_api_autoscaling_v1_ContainerResourceMetricSource(ref),
 		v1.ContainerResourceMetricStatus{}.OpenAPIModelName():                    schema_k8sio_api_autoscaling_v1_ContainerResourceMetricStatus(ref),
@@ -622,6 +623,14 @@ func schema_petsets_api_apps_v1alpha1_PetSetSpec(ref common.ReferenceCallback) c
 							Enum:        []interface{}{"Delete", "Evict"},
 						},
 					},
+					"volumeClaimUpdatePolicy": {
+						SchemaProps: spec.SchemaProps{
+							Description: "VolumeClaimUpdatePolicy says when a change of a claim template's storage request reaches the claims (a request may grow, never shrink; a template's labels and annotations may change too): OnClaimDelete (the default) applies it to the claims created from then on; InPlace also updates every existing claim, from the highest ordinal down, each after the previous one has reached its new capacity.\n\nPossible enum values:\n - `\"InPlace\"` expands existing claims to the template's request.\n - `\"OnClaimDelete\"` leaves existing claims as they are: a claim gets the template's request when it is created again.",
+							Type:        []string{"string"},
+							Format:      "",
+							Enum:        []interface{}{"InPlace", "OnClaimDelete"},
+						},
+					},
 				},
 				Required: []string{"template", "serviceName"},
 			},
@@ -725,12 +734,33 @@ func schema_petsets_api_apps_v1alpha1_PetSetStatus(ref common.ReferenceCallback)
 							},
 						},
 					},
+					"volumeClaimTemplates": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-map-keys": []interface{}{
+									"templateName",
+								},
+								"x-kubernetes-list-type": "map",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "VolumeClaimTemplates reports, per claim template, how many claims of the pets exist and how many have reached the template's storage request.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.PetSetVolumeClaimTemplateStatus{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
 				},
 				Required: []string{"replicas"},
 			},
 		},
 		Dependencies: []string{
-			metav1.Condition{}.OpenAPIModelName()},
+			v1alpha1.PetSetVolumeClaimTemplateStatus{}.OpenAPIModelName(), metav1.Condition{}.OpenAPIModelName()},
 	}
 }
 
@@ -760,6 +790,44 @@ func schema_petsets_api_apps_v1alpha1_PetSetUpdateStrategy(ref common.ReferenceC
 		},
 		Dependencies: []string{
 			v1alpha1.RollingUpdatePetSetStrategy{}.OpenAPIModelName()},
+	}
+}
+
+func schema_petsets_api_apps_v1alpha1_PetSetVolumeClaimTemplateStatus(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "PetSetVolumeClaimTemplateStatus is the state of the claims of one claim template.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"templateName": {
+						SchemaProps: spec.SchemaProps{
+							Description: "TemplateName is the name of the claim template.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"claims": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Claims is how many pets in range have their claim of the template.",
+							Default:     0,
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"claimsAtSize": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ClaimsAtSize is how many of those claims have a capacity of at least the template's storage request.",
+							Default:     0,
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+				},
+				Required: []string{"templateName", "claims", "claimsAtSize"},
+			},
+		},
 	}
 }
 

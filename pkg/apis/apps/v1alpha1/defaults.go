@@ -86,6 +86,9 @@ func SetDefaults_PetSet(obj *appsv1alpha1.PetSet) {
 	if obj.Spec.PodRemovalPolicy == "" {
 		obj.Spec.PodRemovalPolicy = appsv1alpha1.DeletePodRemovalPolicy
 	}
+	if obj.Spec.VolumeClaimUpdatePolicy == "" {
+		obj.Spec.VolumeClaimUpdatePolicy = appsv1alpha1.OnClaimDeleteVolumeClaimUpdatePolicy
+	}
 }
 
 func copyLabels(in map[string]string) map[string]string {

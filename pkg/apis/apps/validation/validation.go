@@ -53,7 +53,7 @@ import (
 
 // ForbiddenUpdateMessage is the detail of the errors refusing a change to a
 // part of the spec that is fixed once the PetSet exists.
-const ForbiddenUpdateMessage = "updates to petset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy', 'minReadySeconds' and 'revisionHistoryLimit' are forbidden"
+const ForbiddenUpdateMessage = "updates to petset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy', 'minReadySeconds', 'podRemovalPolicy', 'volumeClaimUpdatePolicy', 'revisionHistoryLimit' and the claim templates' storage requests, labels and annotations are forbidden"
 
 // ValidatePetSetName checks the name of a PetSet. It must be a DNS-1123
 // label: it is the stem of the pets' pod names and host names. Prefix
@@ -276,6 +276,13 @@ func validatePetSetSpec(spec, oldSpec *apps.PetSetSpec, fldPath *field.Path) fie
 		policyPath := fldPath.Child("persistentVolumeClaimRetentionPolicy")
 		allErrs = append(allErrs, validateRetentionPolicyType(policy.WhenDeleted, policyPath.Child("whenDeleted"))...)
 		allErrs = append(allErrs, validateRetentionPolicyType(policy.WhenScaled, policyPath.Child("whenScaled"))...)
+	}
+	switch spec.VolumeClaimUpdatePolicy {
+	case "", apps.OnClaimDeleteVolumeClaimUpdatePolicy, apps.InPlaceVolumeClaimUpdatePolicy:
+		// Empty means the default, OnClaimDelete.
+	default:
+		allErrs = append(allErrs, field.NotSupported(fldPath.Child("volumeClaimUpdatePolicy"), spec.VolumeClaimUpdatePolicy,
+			[]string{string(apps.OnClaimDeleteVolumeClaimUpdatePolicy), string(apps.InPlaceVolumeClaimUpdatePolicy)}))
 	}
 	switch spec.PodRemovalPolicy {
 	case "", apps.DeletePodRemovalPolicy, apps.EvictPodRemovalPolicy:
@@ -562,10 +569,47 @@ func validatePetSetSpecUpdate(spec, oldSpec *apps.PetSetSpec, fldPath *field.Pat
 	if !apiequality.Semantic.DeepEqual(spec.Selector, oldSpec.Selector) {
 		allErrs = append(allErrs, field.Forbidden(fldPath.Child("selector"), ForbiddenUpdateMessage))
 	}
-	if !apiequality.Semantic.DeepEqual(spec.VolumeClaimTemplates, oldSpec.VolumeClaimTemplates) {
-		allErrs = append(allErrs, field.Forbidden(fldPath.Child("volumeClaimTemplates"), ForbiddenUpdateMessage))
+	allErrs = append(allErrs, validateClaimTemplatesUpdate(spec.VolumeClaimTemplates, oldSpec.VolumeClaimTemplates, fldPath.Child("volumeClaimTemplates"))...)
+	return allErrs
+}
+
+// validateClaimTemplatesUpdate allows a claim template's storage request to
+// grow (never to shrink) and its labels and annotations to change; any other
+// change of the claim templates, adding or removing one included, is
+// refused, naming the template (or the list, when their number changed).
+func validateClaimTemplatesUpdate(claims, oldClaims []corev1.PersistentVolumeClaim, fldPath *field.Path) field.ErrorList {
+	if len(claims) != len(oldClaims) {
+		return field.ErrorList{field.Forbidden(fldPath, ForbiddenUpdateMessage)}
+	}
+	var allErrs field.ErrorList
+	for i := range claims {
+		path := fldPath.Index(i)
+		request, oldRequest := claims[i].Spec.Resources.Requests[corev1.ResourceStorage], oldClaims[i].Spec.Resources.Requests[corev1.ResourceStorage]
+		if request.Cmp(oldRequest) < 0 {
+			allErrs = append(allErrs, field.Forbidden(path.Child("spec", "resources", "requests").Key(string(corev1.ResourceStorage)),
+				fmt.Sprintf("a claim template's storage request may grow, never shrink (from %s)", oldRequest.String())))
+		}
+		if !apiequality.Semantic.DeepEqual(claimTemplateFixedPart(&claims[i]), claimTemplateFixedPart(&oldClaims[i])) {
+			allErrs = append(allErrs, field.Forbidden(path, ClaimTemplateUpdateMessage))
+		}
 	}
 	return allErrs
+}
+
+// ClaimTemplateUpdateMessage is the detail of the refusal of a change of a
+// claim template beyond what may change.
+const ClaimTemplateUpdateMessage = "updates to a claim template may only grow its storage request or change its labels and annotations"
+
+// claimTemplateFixedPart returns a copy of claim without what may change:
+// its labels, annotations and storage request.
+func claimTemplateFixedPart(claim *corev1.PersistentVolumeClaim) *corev1.PersistentVolumeClaim {
+	fixed := claim.DeepCopy()
+	fixed.Labels, fixed.Annotations = nil, nil
+	delete(fixed.Spec.Resources.Requests, corev1.ResourceStorage)
+	if len(fixed.Spec.Resources.Requests) == 0 {
+		fixed.Spec.Resources.Requests = nil
+	}
+	return fixed
 }
 
 // podManagementPolicyOf returns the policy of spec, the default

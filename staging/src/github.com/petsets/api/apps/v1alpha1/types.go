@@ -195,7 +195,31 @@ type PetSetSpec struct {
 	// its pets, under either policy.
 	// +optional
 	PodRemovalPolicy PodRemovalPolicyType `json:"podRemovalPolicy,omitempty"`
+
+	// VolumeClaimUpdatePolicy says when a change of a claim template's
+	// storage request reaches the claims (a request may grow, never shrink;
+	// a template's labels and annotations may change too):
+	// OnClaimDelete (the default) applies it to the claims created from
+	// then on; InPlace also updates every existing claim, from the highest
+	// ordinal down, each after the previous one has reached its new
+	// capacity.
+	// +optional
+	VolumeClaimUpdatePolicy VolumeClaimUpdatePolicyType `json:"volumeClaimUpdatePolicy,omitempty"`
 }
+
+// VolumeClaimUpdatePolicyType names when claim template changes reach
+// existing claims.
+// +enum
+type VolumeClaimUpdatePolicyType string
+
+const (
+	// OnClaimDeleteVolumeClaimUpdatePolicy leaves existing claims as they
+	// are: a claim gets the template's request when it is created again.
+	OnClaimDeleteVolumeClaimUpdatePolicy VolumeClaimUpdatePolicyType = "OnClaimDelete"
+	// InPlaceVolumeClaimUpdatePolicy expands existing claims to the
+	// template's request.
+	InPlaceVolumeClaimUpdatePolicy VolumeClaimUpdatePolicyType = "InPlace"
+)
 
 // PodRemovalPolicyType names how a PetSet removes pets.
 // +enum
@@ -384,6 +408,26 @@ type PetSetStatus struct {
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+
+	// VolumeClaimTemplates reports, per claim template, how many claims
+	// of the pets exist and how many have reached the template's storage
+	// request.
+	// +optional
+	// +listType=map
+	// +listMapKey=templateName
+	VolumeClaimTemplates []PetSetVolumeClaimTemplateStatus `json:"volumeClaimTemplates,omitempty"`
+}
+
+// PetSetVolumeClaimTemplateStatus is the state of the claims of one claim
+// template.
+type PetSetVolumeClaimTemplateStatus struct {
+	// TemplateName is the name of the claim template.
+	TemplateName string `json:"templateName"`
+	// Claims is how many pets in range have their claim of the template.
+	Claims int32 `json:"claims"`
+	// ClaimsAtSize is how many of those claims have a capacity of at least
+	// the template's storage request.
+	ClaimsAtSize int32 `json:"claimsAtSize"`
 }
 
 // PetSetAvailable is the condition type that is True when enough of a

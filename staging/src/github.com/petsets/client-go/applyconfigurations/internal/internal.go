@@ -121,6 +121,9 @@ var schemaYAML = typed.YAMLObject(`types:
           elementType:
             namedType: io.k8s.api.core.v1.PersistentVolumeClaim
           elementRelationship: atomic
+    - name: volumeClaimUpdatePolicy
+      type:
+        scalar: string
 - name: com.github.petsets.api.apps.v1alpha1.PetSetStatus
   map:
     fields:
@@ -160,6 +163,14 @@ var schemaYAML = typed.YAMLObject(`types:
     - name: updatedReplicas
       type:
         scalar: numeric
+    - name: volumeClaimTemplates
+      type:
+        list:
+          elementType:
+            namedType: com.github.petsets.api.apps.v1alpha1.PetSetVolumeClaimTemplateStatus
+          elementRelationship: associative
+          keys:
+          - templateName
 - name: com.github.petsets.api.apps.v1alpha1.PetSetUpdateStrategy
   map:
     fields:
@@ -169,6 +180,21 @@ var schemaYAML = typed.YAMLObject(`types:
     - name: type
       type:
         scalar: string
+- name: com.github.petsets.api.apps.v1alpha1.PetSetVolumeClaimTemplateStatus
+  map:
+    fields:
+    - name: claims
+      type:
+        scalar: numeric
+      default: 0
+    - name: claimsAtSize
+      type:
+        scalar: numeric
+      default: 0
+    - name: templateName
+      type:
+        scalar: string
+      default: ""
 - name: com.github.petsets.api.apps.v1alpha1.RollingUpdatePetSetStrategy
   map:
     fields:

@@ -91,6 +91,14 @@ type PetSetSpecApplyConfiguration struct {
 	// Succeeded are deleted, and the teardown of a deleted PetSet deletes
 	// its pets, under either policy.
 	PodRemovalPolicy *appsv1alpha1.PodRemovalPolicyType `json:"podRemovalPolicy,omitempty"`
+	// VolumeClaimUpdatePolicy says when a change of a claim template's
+	// storage request reaches the claims (a request may grow, never shrink;
+	// a template's labels and annotations may change too):
+	// OnClaimDelete (the default) applies it to the claims created from
+	// then on; InPlace also updates every existing claim, from the highest
+	// ordinal down, each after the previous one has reached its new
+	// capacity.
+	VolumeClaimUpdatePolicy *appsv1alpha1.VolumeClaimUpdatePolicyType `json:"volumeClaimUpdatePolicy,omitempty"`
 }
 
 // PetSetSpecApplyConfiguration constructs a declarative configuration of the PetSetSpec type for use with
@@ -197,5 +205,13 @@ func (b *PetSetSpecApplyConfiguration) WithPersistentVolumeClaimRetentionPolicy(
 // If called multiple times, the PodRemovalPolicy field is set to the value of the last call.
 func (b *PetSetSpecApplyConfiguration) WithPodRemovalPolicy(value appsv1alpha1.PodRemovalPolicyType) *PetSetSpecApplyConfiguration {
 	b.PodRemovalPolicy = &value
+	return b
+}
+
+// WithVolumeClaimUpdatePolicy sets the VolumeClaimUpdatePolicy field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the VolumeClaimUpdatePolicy field is set to the value of the last call.
+func (b *PetSetSpecApplyConfiguration) WithVolumeClaimUpdatePolicy(value appsv1alpha1.VolumeClaimUpdatePolicyType) *PetSetSpecApplyConfiguration {
+	b.VolumeClaimUpdatePolicy = &value
 	return b
 }

@@ -26,6 +26,7 @@ import (
 	appsv1alpha1 "github.com/petsets/api/apps/v1alpha1"
 	v1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/tools/record"
@@ -57,6 +58,9 @@ const (
 	actionCreate
 	// actionDelete: delete the given pet.
 	actionDelete
+	// actionBatch: create and delete the given pets in slow-start
+	// batches (Parallel pet management).
+	actionBatch
 )
 
 func (k actionKind) String() string {
@@ -69,6 +73,8 @@ func (k actionKind) String() string {
 		return "create"
 	case actionDelete:
 		return "delete"
+	case actionBatch:
+		return "batch"
 	}
 	return fmt.Sprintf("actionKind(%d)", int(k))
 }
@@ -96,6 +102,15 @@ type petAction struct {
 	// update marks a deletion that replaces pets running an older
 	// revision.
 	update bool
+	// creates, for actionBatch, are the pets to create (batch holds
+	// those to delete).
+	creates []petCreate
+}
+
+// petCreate is a pet an actionBatch creates.
+type petCreate struct {
+	ordinal  int
+	revision string
 }
 
 // rollout is what the decision needs to know of a PetSet's update: the
@@ -103,10 +118,13 @@ type petAction struct {
 type rollout struct {
 	replicas int
 	// start is the first ordinal: the pets are start..start+replicas-1.
-	start          int
-	strategy       appsv1alpha1.PetSetUpdateStrategyType
-	partition      int
-	maxUnavailable int
+	start int
+	// minReadySeconds is how long a pet must be Ready to be available;
+	// a pet is created only after the lower ones are available.
+	minReadySeconds int32
+	strategy        appsv1alpha1.PetSetUpdateStrategyType
+	partition       int
+	maxUnavailable  int
 	// currentRevision and updateRevision name the revisions; empty when
 	// the PetSet has none (the decision then never replaces a pet).
 	currentRevision, updateRevision string
@@ -119,6 +137,7 @@ func rolloutOf(set *appsv1alpha1.PetSet, currentRevision, updateRevision string)
 	r := rollout{
 		replicas:        replicasOf(set),
 		start:           startOrdinalOf(set),
+		minReadySeconds: set.Spec.MinReadySeconds,
 		strategy:        set.Spec.UpdateStrategy.Type,
 		maxUnavailable:  1,
 		currentRevision: currentRevision,
@@ -209,7 +228,9 @@ func isStuckTerminating(pod *v1.Pod, now time.Time, margin time.Duration) bool {
 //   - A pet in phase Failed or Succeeded is deleted, to be created again from
 //     the current template once it is gone.
 //   - A terminating pet, or one that is not Running and Ready (or is paused by
-//     the initialized annotation), blocks any further action.
+//     the initialized annotation), blocks any further action; so does one
+//     that has been Ready for less than minReadySeconds (nextRolloutAction:
+//     it is not available yet), until then.
 //   - Once pets 0..replicas-1 are healthy, the condemned pets (any other
 //     ordinal) are deleted by nextRemoval, from the highest ordinal down, unless one of them is paused by
 //     the initialized annotation: the debugging hook pauses scale down too.
@@ -279,6 +300,10 @@ func nextRolloutAction(r rollout, pets []*v1.Pod, now time.Time, margin time.Dur
 					r.updateRevision, appsv1alpha1.ReplaceOldRevisionUnhealthyPodPolicy)}
 		case !isRunningAndReady(pod):
 			return petAction{kind: actionWait, ordinal: ordinal, pod: pod, reason: "pet is not Running and Ready"}
+		}
+		if wait, ok := availableIn(pod, r.minReadySeconds, now); !ok || wait > 0 {
+			return petAction{kind: actionWait, ordinal: ordinal, pod: pod, requeueAfter: wait,
+				reason: fmt.Sprintf("pet is not available yet: Ready for less than minReadySeconds (%ds)", r.minReadySeconds)}
 		}
 	}
 
@@ -403,16 +428,17 @@ func nextRemoval(pods []*v1.Pod, now time.Time, margin time.Duration, what strin
 	return petAction{kind: actionNone}
 }
 
-// computeStatus returns the status of set given its pets, keeping the
-// revisions and collision count the status has.
-func computeStatus(set *appsv1alpha1.PetSet, pets []*v1.Pod) appsv1alpha1.PetSetStatus {
-	return computeRevisionStatus(set, pets, set.Status.CurrentRevision, set.Status.UpdateRevision, set.Status.CollisionCount)
+// computeStatus returns the status of set given its pets at now, keeping
+// the revisions and collision count the status has.
+func computeStatus(set *appsv1alpha1.PetSet, pets []*v1.Pod, now time.Time) appsv1alpha1.PetSetStatus {
+	return computeRevisionStatus(set, pets, set.Status.CurrentRevision, set.Status.UpdateRevision, set.Status.CollisionCount, now)
 }
 
-// computeRevisionStatus returns the status of set given its pets and its
-// revisions: the pets (not terminating) at each revision are counted, and
-// once every pet runs the update revision it is the current revision too.
-func computeRevisionStatus(set *appsv1alpha1.PetSet, pets []*v1.Pod, currentRevision, updateRevision string, collisionCount *int32) appsv1alpha1.PetSetStatus {
+// computeRevisionStatus returns the status of set given its pets at now and
+// its revisions: the pets (not terminating) at each revision are counted,
+// and once every pet runs the update revision it is the current revision
+// too. The Available condition follows the available pets.
+func computeRevisionStatus(set *appsv1alpha1.PetSet, pets []*v1.Pod, currentRevision, updateRevision string, collisionCount *int32, now time.Time) appsv1alpha1.PetSetStatus {
 	generation := set.Generation
 	status := appsv1alpha1.PetSetStatus{
 		ObservedGeneration: &generation,
@@ -426,6 +452,9 @@ func computeRevisionStatus(set *appsv1alpha1.PetSet, pets []*v1.Pod, currentRevi
 		status.Replicas++
 		if isRunningAndReady(pod) {
 			status.ReadyReplicas++
+			if isAvailable(pod, set.Spec.MinReadySeconds, now) {
+				status.AvailableReplicas++
+			}
 		}
 		if isTerminating(pod) {
 			continue
@@ -444,7 +473,55 @@ func computeRevisionStatus(set *appsv1alpha1.PetSet, pets []*v1.Pod, currentRevi
 		status.CurrentRevision = updateRevision
 		status.CurrentReplicas = status.UpdatedReplicas
 	}
+	status.Conditions = slices.Clone(set.Status.Conditions)
+	meta.SetStatusCondition(&status.Conditions, availableCondition(set, status.AvailableReplicas, now))
 	return status
+}
+
+// The reasons of the Available condition.
+const (
+	reasonMinimumPetsAvailable   = "MinimumPetsAvailable"
+	reasonMinimumPetsUnavailable = "MinimumPetsUnavailable"
+)
+
+// minAvailable returns how many pets must be available for the PetSet to
+// be Available: spec.replicas minus rollingUpdate.maxUnavailable under
+// RollingUpdate (spec.replicas otherwise), and at least one when
+// spec.replicas > 0.
+func minAvailable(set *appsv1alpha1.PetSet) int {
+	replicas := replicasOf(set)
+	if replicas <= 0 {
+		return 0
+	}
+	want := replicas
+	if ru := set.Spec.UpdateStrategy.RollingUpdate; set.Spec.UpdateStrategy.Type == appsv1alpha1.RollingUpdatePetSetStrategyType {
+		maxUnavailable := 1
+		if ru != nil && ru.MaxUnavailable != nil {
+			maxUnavailable = resolveMaxUnavailable(ru.MaxUnavailable, replicas)
+		}
+		want -= maxUnavailable
+	}
+	return max(1, want)
+}
+
+// availableCondition returns the Available condition of set with the given
+// number of available pets; its transition time is now (kept by
+// meta.SetStatusCondition when the status does not change).
+func availableCondition(set *appsv1alpha1.PetSet, available int32, now time.Time) metav1.Condition {
+	needed := minAvailable(set)
+	c := metav1.Condition{
+		Type:               appsv1alpha1.PetSetAvailable,
+		Status:             metav1.ConditionTrue,
+		ObservedGeneration: set.Generation,
+		LastTransitionTime: metav1.NewTime(now),
+		Reason:             reasonMinimumPetsAvailable,
+		Message:            fmt.Sprintf("%d of %d pets available, %d needed", available, replicasOf(set), needed),
+	}
+	if int(available) < needed {
+		c.Status = metav1.ConditionFalse
+		c.Reason = reasonMinimumPetsUnavailable
+	}
+	return c
 }
 
 // defaultPetSetControl implements petSetControlInterface.
@@ -512,10 +589,36 @@ func (c *defaultPetSetControl) SyncPetSet(ctx context.Context, set *appsv1alpha1
 	if revisions != nil {
 		err = errors.Join(err, c.truncateHistory(ctx, set, revisions, pets))
 	}
+	// Sync again when a Ready pet becomes available: the status counts
+	// it then, and the next pet may be created, without any event.
+	requeueAfter = earliest(requeueAfter, nextAvailability(set, pets, c.clock.Now()))
 	if statusErr := c.updateStatus(ctx, set, pets, revisions); statusErr != nil {
 		return requeueAfter, errors.Join(err, statusErr)
 	}
 	return requeueAfter, err
+}
+
+// nextAvailability returns how long until the next of the pets that are
+// Ready but not available yet becomes available; 0 when there is none.
+func nextAvailability(set *appsv1alpha1.PetSet, pets []*v1.Pod, now time.Time) time.Duration {
+	var next time.Duration
+	for _, pod := range pets {
+		if wait, ok := availableIn(pod, set.Spec.MinReadySeconds, now); ok && wait > 0 {
+			next = earliest(next, wait)
+		}
+	}
+	return next
+}
+
+// earliest returns the shorter of two requeue delays, where 0 means none.
+func earliest(a, b time.Duration) time.Duration {
+	switch {
+	case a <= 0:
+		return b
+	case b <= 0:
+		return a
+	}
+	return min(a, b)
 }
 
 // act takes at most one pet action, after repairing the pets' drift. It
@@ -538,7 +641,11 @@ func (c *defaultPetSetControl) act(ctx context.Context, set *appsv1alpha1.PetSet
 	}
 
 	r := rolloutOf(set, revisions.current.Name, revisions.update.Name)
-	action := nextRolloutAction(r, pets, c.clock.Now(), c.terminatingMargin)
+	decide := nextRolloutAction
+	if isParallel(set) {
+		decide = nextParallelAction
+	}
+	action := decide(r, pets, c.clock.Now(), c.terminatingMargin)
 	if !hasFinalizer(set, PetSetFinalizer) && (len(pets) > 0 || action.kind == actionCreate) {
 		// No pet is created, and no pet stays, before the PetSet holds
 		// the finalizer that makes its deletion ordered. A PetSet without
@@ -591,6 +698,22 @@ func (c *defaultPetSetControl) act(ctx context.Context, set *appsv1alpha1.PetSet
 				"Replacing Pod %s (revision %q) with revision %s: %s", pod.Name, revisionOf(pod), revisions.update.Name, action.reason)
 		}
 		err = errors.Join(errs...)
+	case actionBatch:
+		c.reportSkipped(ctx, set, action)
+		ops := make([]func() error, 0, len(action.creates)+len(action.batch))
+		for _, create := range action.creates {
+			template := revisions.updateTemplate
+			if create.revision == revisions.current.Name {
+				template = revisions.currentTemplate
+			}
+			pod := newPetFromTemplate(set, template, create.ordinal, create.revision)
+			ops = append(ops, func() error { return c.petControl.CreatePet(ctx, set, pod) })
+		}
+		ops = append(ops, c.deleteOps(ctx, set, action.batch)...)
+		var ran int
+		ran, err = slowStartBatch(ops)
+		logger.V(2).Info("Parallel pet writes", "petSet", klog.KObj(set), "creates", len(action.creates),
+			"deletes", len(action.batch), "ran", ran, "err", err)
 	}
 	return set, action.requeueAfter, false, errors.Join(repairErr, err)
 }
@@ -648,6 +771,15 @@ func (c *defaultPetSetControl) repair(ctx context.Context, set *appsv1alpha1.Pet
 	return errors.Join(errs...)
 }
 
+// deleteOps returns one operation per pod, deleting it, for slowStartBatch.
+func (c *defaultPetSetControl) deleteOps(ctx context.Context, set *appsv1alpha1.PetSet, pods []*v1.Pod) []func() error {
+	ops := make([]func() error, 0, len(pods))
+	for _, pod := range pods {
+		ops = append(ops, func() error { return c.petControl.DeletePet(ctx, set, pod) })
+	}
+	return ops
+}
+
 // reportSkipped records a Warning event for each pet the action went past
 // because it stayed terminating beyond its grace period plus the margin.
 func (c *defaultPetSetControl) reportSkipped(ctx context.Context, set *appsv1alpha1.PetSet, action petAction) {
@@ -661,17 +793,26 @@ func (c *defaultPetSetControl) reportSkipped(ctx context.Context, set *appsv1alp
 }
 
 // cascade tears a PetSet being deleted down to zero, one pet at a time from
-// the highest ordinal, whatever the pets' health, then removes
+// the highest ordinal (under Parallel pet management all at once, in
+// slow-start batches), whatever the pets' health, then removes
 // PetSetFinalizer.
 func (c *defaultPetSetControl) cascade(ctx context.Context, set *appsv1alpha1.PetSet, pets []*v1.Pod) (time.Duration, bool, error) {
 	logger := klog.FromContext(ctx)
-	action := nextTeardownAction(pets, c.clock.Now(), c.terminatingMargin)
+	var action petAction
+	if isParallel(set) {
+		action = nextParallelTeardownAction(pets, c.clock.Now(), c.terminatingMargin)
+	} else {
+		action = nextTeardownAction(pets, c.clock.Now(), c.terminatingMargin)
+	}
 	logger.V(4).Info("Next pet action for deleted PetSet", "petSet", klog.KObj(set), "action", action.kind,
 		"ordinal", action.ordinal, "reason", action.reason)
 	switch action.kind {
 	case actionDelete:
 		c.reportSkipped(ctx, set, action)
 		return 0, false, c.petControl.DeletePet(ctx, set, action.pod)
+	case actionBatch:
+		_, err := slowStartBatch(c.deleteOps(ctx, set, action.batch))
+		return 0, false, err
 	case actionWait:
 		return action.requeueAfter, false, nil
 	}
@@ -711,9 +852,10 @@ func (c *defaultPetSetControl) orphan(ctx context.Context, set *appsv1alpha1.Pet
 
 // updateStatus writes set's status when it differs from the observed one.
 func (c *defaultPetSetControl) updateStatus(ctx context.Context, set *appsv1alpha1.PetSet, pets []*v1.Pod, revisions *revisionState) error {
-	status := computeStatus(set, pets)
+	now := c.clock.Now()
+	status := computeStatus(set, pets, now)
 	if revisions != nil {
-		status = computeRevisionStatus(set, pets, revisions.current.Name, revisions.update.Name, &revisions.collisionCount)
+		status = computeRevisionStatus(set, pets, revisions.current.Name, revisions.update.Name, &revisions.collisionCount, now)
 	}
 	claims, err := c.claimTemplateStatus(set, pets)
 	if err != nil {

@@ -463,13 +463,17 @@ func TestControllerEndToEnd(t *testing.T) {
 	}
 	statusIs := func(want appsv1alpha1.PetSetStatus) func() bool {
 		return func() bool {
-			got := getSet().Status
-			// Every pet runs the one revision of the template.
+			set := getSet()
+			got := set.Status
+			// Every pet runs the one revision of the template, and
+			// every Ready pet is available.
 			want := want
 			want.CurrentRevision, want.UpdateRevision = got.UpdateRevision, got.UpdateRevision
 			want.CurrentReplicas, want.UpdatedReplicas = want.Replicas, want.Replicas
 			want.CollisionCount = ptrTo(int32(0))
-			return got.UpdateRevision != "" && cmp.Equal(want, got)
+			want.AvailableReplicas = want.ReadyReplicas
+			want.Conditions = []metav1.Condition{availableCondition(set, want.AvailableReplicas, time.Time{})}
+			return got.UpdateRevision != "" && cmp.Equal(want, got, cmpopts.IgnoreFields(metav1.Condition{}, "LastTransitionTime"))
 		}
 	}
 

@@ -34,6 +34,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -137,6 +138,9 @@ func (rt *requestTracker) count() int {
 // set). It checks the ordering rules at the moment of every write and
 // records violations.
 type fakeObjectManager struct {
+	// mu serializes the calls of the pet control, which Parallel pet
+	// management makes concurrently.
+	mu  sync.Mutex
 	set func() *appsv1alpha1.PetSet
 	// now and margin say which terminating pods are stuck, for the
 	// ordering checks.
@@ -233,6 +237,8 @@ func (om *fakeObjectManager) violate(format string, args ...any) {
 }
 
 func (om *fakeObjectManager) CreatePod(_ context.Context, pod *v1.Pod) (*v1.Pod, error) {
+	om.mu.Lock()
+	defer om.mu.Unlock()
 	if err := om.createPod.next(); err != nil {
 		return nil, err
 	}
@@ -246,10 +252,12 @@ func (om *fakeObjectManager) CreatePod(_ context.Context, pod *v1.Pod) (*v1.Pod,
 	if set.DeletionTimestamp != nil {
 		om.violate("pod %s created while the PetSet is being deleted", pod.Name)
 	}
-	for i := startOrdinalOf(set); i < ordinal; i++ {
+	for i := startOrdinalOf(set); i < ordinal && !isParallel(set); i++ {
 		lower := om.serverPet(i)
 		if lower == nil || !isHealthy(lower) {
 			om.violate("pod %s created while pet %d is missing or unhealthy", pod.Name, i)
+		} else if !isAvailable(lower, set.Spec.MinReadySeconds, om.now()) {
+			om.violate("pod %s created while pet %d is Ready for less than minReadySeconds", pod.Name, i)
 		}
 	}
 	for _, claim := range newPetClaims(set, ordinal) {
@@ -268,6 +276,8 @@ func (om *fakeObjectManager) CreatePod(_ context.Context, pod *v1.Pod) (*v1.Pod,
 }
 
 func (om *fakeObjectManager) ReadPod(_ context.Context, namespace, name string) (*v1.Pod, error) {
+	om.mu.Lock()
+	defer om.mu.Unlock()
 	if err := om.readPod.next(); err != nil {
 		return nil, err
 	}
@@ -304,6 +314,8 @@ func (om *fakeObjectManager) EvictPod(ctx context.Context, pod *v1.Pod) error {
 }
 
 func (om *fakeObjectManager) DeletePod(_ context.Context, pod *v1.Pod) error {
+	om.mu.Lock()
+	defer om.mu.Unlock()
 	if err := om.deletePod.next(); err != nil {
 		return err
 	}
@@ -324,6 +336,11 @@ func (om *fakeObjectManager) DeletePod(_ context.Context, pod *v1.Pod) error {
 	}
 	ordinal := getOrdinal(current)
 	switch {
+	case isParallel(set):
+		// Parallel: no order, only pets out of range or terminated.
+		if set.DeletionTimestamp == nil && ordinalInRange(set, ordinal) && !isTerminated(current) && !runsOlderTemplate(current, set) {
+			om.violate("pod %s deleted while within ordinals %d..%d", pod.Name, startOrdinalOf(set), startOrdinalOf(set)+replicasOf(set)-1)
+		}
 	case set.DeletionTimestamp != nil:
 		// Teardown: highest first, each after the higher ones are gone,
 		// whatever their health.
@@ -378,6 +395,8 @@ func (om *fakeObjectManager) DeletePod(_ context.Context, pod *v1.Pod) error {
 }
 
 func (om *fakeObjectManager) PatchPod(_ context.Context, namespace, name string, patch []byte) error {
+	om.mu.Lock()
+	defer om.mu.Unlock()
 	if err := om.patchPod.next(); err != nil {
 		return err
 	}
@@ -409,10 +428,14 @@ func (om *fakeObjectManager) PatchPod(_ context.Context, namespace, name string,
 }
 
 func (om *fakeObjectManager) GetClaim(namespace, name string) (*v1.PersistentVolumeClaim, error) {
+	om.mu.Lock()
+	defer om.mu.Unlock()
 	return om.claimLister.PersistentVolumeClaims(namespace).Get(name)
 }
 
 func (om *fakeObjectManager) ReadClaim(_ context.Context, namespace, name string) (*v1.PersistentVolumeClaim, error) {
+	om.mu.Lock()
+	defer om.mu.Unlock()
 	return om.claimLister.PersistentVolumeClaims(namespace).Get(name)
 }
 
@@ -431,6 +454,8 @@ func (om *fakeObjectManager) revealHiddenClaim(name string) bool {
 }
 
 func (om *fakeObjectManager) PatchClaim(_ context.Context, namespace, name string, patch []byte) error {
+	om.mu.Lock()
+	defer om.mu.Unlock()
 	if err := om.patchClaim.next(); err != nil {
 		return err
 	}
@@ -459,6 +484,8 @@ func (om *fakeObjectManager) PatchClaim(_ context.Context, namespace, name strin
 }
 
 func (om *fakeObjectManager) CreateClaim(_ context.Context, claim *v1.PersistentVolumeClaim) error {
+	om.mu.Lock()
+	defer om.mu.Unlock()
 	if err := om.createClaim.next(); err != nil {
 		return err
 	}
@@ -745,6 +772,7 @@ func (f *fixture) kubelet() {
 		case pod.Status.Phase == v1.PodPending:
 			pod = pod.DeepCopy()
 			setRunningReady(pod)
+			pod.Status.Conditions[0].LastTransitionTime = metav1.NewTime(f.clock.Now())
 			pod.ResourceVersion = f.om.nextVersion()
 			f.om.server[key] = pod
 		}
@@ -1018,6 +1046,19 @@ func (f *fixture) settled(status appsv1alpha1.PetSetStatus) appsv1alpha1.PetSetS
 	status.UpdateRevision = status.CurrentRevision
 	status.CurrentReplicas, status.UpdatedReplicas = status.Replicas, status.Replicas
 	status.CollisionCount = ptrTo(int32(0))
+	return f.withAvailability(status)
+}
+
+// withAvailability completes a status expected of a PetSet without
+// minReadySeconds: every Ready pet is available, and the Available
+// condition says so (its transition time is the one the PetSet has).
+func (f *fixture) withAvailability(status appsv1alpha1.PetSetStatus) appsv1alpha1.PetSetStatus {
+	status.AvailableReplicas = status.ReadyReplicas
+	want := availableCondition(f.set, status.AvailableReplicas, time.Time{})
+	if c := meta.FindStatusCondition(f.set.Status.Conditions, want.Type); c != nil {
+		want.LastTransitionTime = c.LastTransitionTime
+	}
+	status.Conditions = []metav1.Condition{want}
 	return status
 }
 

@@ -22,6 +22,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	appsv1alpha1 "github.com/petsets/api/apps/v1alpha1"
 	v1 "k8s.io/api/core/v1"
@@ -143,6 +144,43 @@ func isPaused(pod *v1.Pod) bool {
 // condition is True, and it is not paused by the initialized annotation.
 func isRunningAndReady(pod *v1.Pod) bool {
 	return pod.Status.Phase == v1.PodRunning && isPodReady(pod) && !isPaused(pod)
+}
+
+// readySince returns when the pod's PodReady condition last became True;
+// zero when it is not True or the time is not recorded.
+func readySince(pod *v1.Pod) time.Time {
+	for _, c := range pod.Status.Conditions {
+		if c.Type == v1.PodReady && c.Status == v1.ConditionTrue {
+			return c.LastTransitionTime.Time
+		}
+	}
+	return time.Time{}
+}
+
+// availableIn returns how long it takes the pet to be available: Running
+// and Ready (isRunningAndReady) for at least minReadySeconds, as apps/v1
+// counts it. It is 0 when the pet is available at now, and ok is false when
+// it is not Running and Ready, or its Ready condition has no transition
+// time while minReadySeconds is positive (no time makes it available then).
+func availableIn(pod *v1.Pod, minReadySeconds int32, now time.Time) (wait time.Duration, ok bool) {
+	if !isRunningAndReady(pod) {
+		return 0, false
+	}
+	if minReadySeconds <= 0 {
+		return 0, true
+	}
+	since := readySince(pod)
+	if since.IsZero() {
+		return 0, false
+	}
+	return max(0, since.Add(time.Duration(minReadySeconds)*time.Second).Sub(now)), true
+}
+
+// isAvailable reports whether the pet has been Running and Ready for at
+// least minReadySeconds at now.
+func isAvailable(pod *v1.Pod, minReadySeconds int32, now time.Time) bool {
+	wait, ok := availableIn(pod, minReadySeconds, now)
+	return ok && wait == 0
 }
 
 // isTerminating reports whether the pod is being deleted.

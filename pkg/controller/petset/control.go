@@ -166,7 +166,14 @@ func rolloutOf(set *appsv1alpha1.PetSet, currentRevision, updateRevision string)
 // unavailable already; a pet at the update revision is never replaced for
 // being unhealthy, so a template that is still broken cannot loop.
 func (r rollout) replacesUnhealthy(ordinal int, pod *v1.Pod) bool {
-	return r.replaceUnhealthy && r.strategy == appsv1alpha1.RollingUpdatePetSetStrategyType && r.updateRevision != "" &&
+	return r.replaceUnhealthy && r.replacesOld(ordinal, pod)
+}
+
+// replacesOld reports whether a rolling update replaces pod, of the given
+// ordinal, for running another revision than the update revision: it is at
+// or above the partition.
+func (r rollout) replacesOld(ordinal int, pod *v1.Pod) bool {
+	return r.strategy == appsv1alpha1.RollingUpdatePetSetStrategyType && r.updateRevision != "" &&
 		ordinal >= r.start+r.partition && revisionOf(pod) != r.updateRevision
 }
 
@@ -709,7 +716,7 @@ func (c *defaultPetSetControl) act(ctx context.Context, set *appsv1alpha1.PetSet
 			pod := newPetFromTemplate(set, template, create.ordinal, create.revision)
 			ops = append(ops, func() error { return c.petControl.CreatePet(ctx, set, pod) })
 		}
-		ops = append(ops, c.deleteOps(ctx, set, action.batch)...)
+		ops = append(ops, c.deleteOps(action.batch, func(pod *v1.Pod) error { return c.removePet(ctx, set, pod) })...)
 		var ran int
 		ran, err = slowStartBatch(ops)
 		logger.V(2).Info("Parallel pet writes", "petSet", klog.KObj(set), "creates", len(action.creates),
@@ -772,10 +779,10 @@ func (c *defaultPetSetControl) repair(ctx context.Context, set *appsv1alpha1.Pet
 }
 
 // deleteOps returns one operation per pod, deleting it, for slowStartBatch.
-func (c *defaultPetSetControl) deleteOps(ctx context.Context, set *appsv1alpha1.PetSet, pods []*v1.Pod) []func() error {
+func (c *defaultPetSetControl) deleteOps(pods []*v1.Pod, remove func(*v1.Pod) error) []func() error {
 	ops := make([]func() error, 0, len(pods))
 	for _, pod := range pods {
-		ops = append(ops, func() error { return c.petControl.DeletePet(ctx, set, pod) })
+		ops = append(ops, func() error { return remove(pod) })
 	}
 	return ops
 }
@@ -811,7 +818,7 @@ func (c *defaultPetSetControl) cascade(ctx context.Context, set *appsv1alpha1.Pe
 		c.reportSkipped(ctx, set, action)
 		return 0, false, c.petControl.DeletePet(ctx, set, action.pod)
 	case actionBatch:
-		_, err := slowStartBatch(c.deleteOps(ctx, set, action.batch))
+		_, err := slowStartBatch(c.deleteOps(action.batch, func(pod *v1.Pod) error { return c.petControl.DeletePet(ctx, set, pod) }))
 		return 0, false, err
 	case actionWait:
 		return action.requeueAfter, false, nil

@@ -149,8 +149,13 @@ func TestUnhealthyPodPolicy(t *testing.T) {
 		policy         appsv1alpha1.UnhealthyPodPolicyType
 		partition      int
 		maxUnavailable intstr.IntOrString
+		parallel       bool
 		wantBroken     []string
 	}{
+		{name: "Parallel replaces the broken pet whatever the policy, as apps/v1", policy: appsv1alpha1.WaitUnhealthyPodPolicy,
+			maxUnavailable: intstr.FromInt32(1), parallel: true},
+		{name: "Parallel with ReplaceOldRevision and maxUnavailable 2", policy: appsv1alpha1.ReplaceOldRevisionUnhealthyPodPolicy,
+			maxUnavailable: intstr.FromInt32(2), parallel: true},
 		{name: "Wait keeps the broken pet", policy: appsv1alpha1.WaitUnhealthyPodPolicy,
 			maxUnavailable: intstr.FromInt32(1), wantBroken: []string{"web-4"}},
 		{name: "unset is Wait", maxUnavailable: intstr.FromInt32(1), wantBroken: []string{"web-4"}},
@@ -164,6 +169,9 @@ func TestUnhealthyPodPolicy(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			set := rollingPetSet(5, tc.partition, tc.maxUnavailable)
 			set.Spec.UpdateStrategy.RollingUpdate.UnhealthyPodPolicy = tc.policy
+			if tc.parallel {
+				set.Spec.PodManagementPolicy = appsv1alpha1.ParallelPodManagement
+			}
 			f := newFixture(t, set)
 			f.run(80, invariantOpts{})
 			f.brokenImages[imageBroken] = true

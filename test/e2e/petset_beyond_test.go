@@ -31,6 +31,7 @@ import (
 	appsv1alpha1 "github.com/petsets/api/apps/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
@@ -325,5 +326,52 @@ func TestPetSetClaimTemplateGrowsInPlace(t *testing.T) {
 		if s := pcGetSet(t, ns).Status.VolumeClaimTemplates; s != nil {
 			t.Errorf("status.volumeClaimTemplates %+v under OnClaimDelete, want none", s)
 		}
+	})
+}
+
+// TestPetSetProgressDeadline rolls 3 pets out to a template whose pets never
+// become ready, with progressDeadlineSeconds 10: the Progressing condition
+// is True (RolloutInProgress) during the rollout, turns False with reason
+// ProgressDeadlineExceeded once 10 seconds passed without progress, which
+// kubectl wait sees, and nothing is deleted for it; fixing the template
+// brings it back to True and the rollout completes (RolloutComplete).
+func TestPetSetProgressDeadline(t *testing.T) {
+	ns := cluster.CreateNamespace(t)
+	const replicas = 3
+	rec := roCreateSpec(t, ns, replicas, "", "updateStrategy: {type: RollingUpdate}", "progressDeadlineSeconds: 10")
+	rec.WaitForSteady(t, pcPetNames(0, replicas))
+	roWaitRolledOut(t, ns, replicas)
+	beWaitProgressing(t, ns, metav1.ConditionTrue, "RolloutComplete")
+
+	roPatch(t, ns, fmt.Sprintf(`{"spec":{"template":{"metadata":{"annotations":{%q:"1h"}}}}}`, roReadyDelayAnnotation))
+	beWaitProgressing(t, ns, metav1.ConditionTrue, "RolloutInProgress")
+	mark := rec.Len()
+	out, err := pcKubectlErr(ns, 2*time.Minute, "wait", "petset/"+pcSetName, "--for=condition=Progressing=False", "--timeout=90s")
+	if err != nil {
+		t.Fatalf("kubectl wait --for=condition=Progressing=False: %v\n%s", err, out)
+	}
+	set := beWaitProgressing(t, ns, metav1.ConditionFalse, "ProgressDeadlineExceeded")
+	c := meta.FindStatusCondition(set.Status.Conditions, appsv1alpha1.PetSetProgressing)
+	t.Logf("Progressing: %s %s: %s", c.Status, c.Reason, c.Message)
+	pcCheckNoDeletions(t, pcSynced(t, ns, rec), mark)
+
+	roPatch(t, ns, fmt.Sprintf(`{"spec":{"template":{"metadata":{"annotations":{%q:null}}}}}`, roReadyDelayAnnotation))
+	// web-2 runs the broken revision and waits (unhealthyPodPolicy Wait):
+	// replace it by hand, as apps/v1 users do.
+	pcExpectOutput(t, pcKubectl(t, ns, "", "delete", "pod", "web-2"), `pod "web-2" deleted`)
+	roWaitRolledOut(t, ns, replicas)
+	beWaitProgressing(t, ns, metav1.ConditionTrue, "RolloutComplete")
+}
+
+// beWaitProgressing waits until PetSet web's Progressing condition has
+// status and reason, and returns the PetSet.
+func beWaitProgressing(t testing.TB, ns string, status metav1.ConditionStatus, reason string) *appsv1alpha1.PetSet {
+	t.Helper()
+	return roWaitStatus(t, ns, fmt.Sprintf("Progressing=%s %s", status, reason), func(s appsv1alpha1.PetSetStatus) string {
+		c := meta.FindStatusCondition(s.Conditions, appsv1alpha1.PetSetProgressing)
+		if c == nil || c.Status != status || c.Reason != reason {
+			return fmt.Sprintf("Progressing is %+v", c)
+		}
+		return ""
 	})
 }

@@ -68,6 +68,10 @@ type PetSetSpec struct {
 	// MinReadySeconds is how long a pet must be Ready to be available.
 	MinReadySeconds int32
 
+	// ProgressDeadlineSeconds bounds a rollout without progress; nil means
+	// no deadline.
+	ProgressDeadlineSeconds *int32
+
 	// Ordinals sets the first ordinal; nil means 0.
 	Ordinals *PetSetOrdinals
 

@@ -599,10 +599,11 @@ func (c *defaultPetSetControl) SyncPetSet(ctx context.Context, set *appsv1alpha1
 	// Sync again when a Ready pet becomes available: the status counts
 	// it then, and the next pet may be created, without any event.
 	requeueAfter = earliest(requeueAfter, nextAvailability(set, pets, c.clock.Now()))
-	if statusErr := c.updateStatus(ctx, set, pets, revisions); statusErr != nil {
-		return requeueAfter, errors.Join(err, statusErr)
+	statusRequeue, statusErr := c.updateStatus(ctx, set, pets, revisions)
+	if statusRequeue > 0 && (requeueAfter == 0 || statusRequeue < requeueAfter) {
+		requeueAfter = statusRequeue
 	}
-	return requeueAfter, err
+	return requeueAfter, errors.Join(err, statusErr)
 }
 
 // nextAvailability returns how long until the next of the pets that are
@@ -858,7 +859,7 @@ func (c *defaultPetSetControl) orphan(ctx context.Context, set *appsv1alpha1.Pet
 }
 
 // updateStatus writes set's status when it differs from the observed one.
-func (c *defaultPetSetControl) updateStatus(ctx context.Context, set *appsv1alpha1.PetSet, pets []*v1.Pod, revisions *revisionState) error {
+func (c *defaultPetSetControl) updateStatus(ctx context.Context, set *appsv1alpha1.PetSet, pets []*v1.Pod, revisions *revisionState) (time.Duration, error) {
 	now := c.clock.Now()
 	status := computeStatus(set, pets, now)
 	if revisions != nil {
@@ -866,18 +867,24 @@ func (c *defaultPetSetControl) updateStatus(ctx context.Context, set *appsv1alph
 	}
 	claims, err := c.claimTemplateStatus(set, pets)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	status.VolumeClaimTemplates = claims
+	var requeueAfter time.Duration
+	if set.DeletionTimestamp == nil {
+		var condition metav1.Condition
+		condition, requeueAfter = progressing(set, &set.Status, &status, pets, now)
+		setProgressing(&status.Conditions, condition)
+	}
 	if apiequality.Semantic.DeepEqual(set.Status, status) {
-		return nil
+		return requeueAfter, nil
 	}
 	if err := c.statusUpdater.UpdatePetSetStatus(ctx, set, &status); err != nil {
-		return err
+		return requeueAfter, err
 	}
 	klog.FromContext(ctx).V(4).Info("Updated PetSet status", "petSet", klog.KObj(set),
 		"replicas", status.Replicas, "readyReplicas", status.ReadyReplicas, "observedGeneration", set.Generation)
-	return nil
+	return requeueAfter, nil
 }
 
 var _ petSetControlInterface = &defaultPetSetControl{}

@@ -1054,12 +1054,21 @@ func (f *fixture) settled(status appsv1alpha1.PetSetStatus) appsv1alpha1.PetSetS
 // condition says so (its transition time is the one the PetSet has).
 func (f *fixture) withAvailability(status appsv1alpha1.PetSetStatus) appsv1alpha1.PetSetStatus {
 	status.AvailableReplicas = status.ReadyReplicas
-	want := availableCondition(f.set, status.AvailableReplicas, time.Time{})
-	if c := meta.FindStatusCondition(f.set.Status.Conditions, want.Type); c != nil {
-		want.LastTransitionTime = c.LastTransitionTime
+	status.Conditions = settledConditions(f.set, &status)
+	for i, want := range status.Conditions {
+		if c := meta.FindStatusCondition(f.set.Status.Conditions, want.Type); c != nil {
+			status.Conditions[i].LastTransitionTime = c.LastTransitionTime
+		}
 	}
-	status.Conditions = []metav1.Condition{want}
 	return status
+}
+
+// settledConditions returns the conditions of a PetSet whose status is
+// status and whose pets are all healthy: Available, and Progressing as the
+// controller computes it.
+func settledConditions(set *appsv1alpha1.PetSet, status *appsv1alpha1.PetSetStatus) []metav1.Condition {
+	progress, _ := progressing(set, &appsv1alpha1.PetSetStatus{}, status, nil, time.Time{})
+	return []metav1.Condition{availableCondition(set, status.AvailableReplicas, time.Time{}), progress}
 }
 
 // latestRevision returns the name of the revision with the highest number.

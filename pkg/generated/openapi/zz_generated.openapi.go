@@ -603,6 +603,13 @@ func schema_petsets_api_apps_v1alpha1_PetSetSpec(ref common.ReferenceCallback) c
 							Format:      "int32",
 						},
 					},
+					"progressDeadlineSeconds": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ProgressDeadlineSeconds is how long a rollout or a scaling may go without any pet becoming available or updated before the Progressing condition turns False with reason ProgressDeadlineExceeded. Unset, there is no deadline. It never makes the controller delete anything. Must be greater than minReadySeconds.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
 					"ordinals": {
 						SchemaProps: spec.SchemaProps{
 							Description: "Ordinals sets the ordinals the pets are numbered with. Without it they are 0..replicas-1.",

@@ -260,6 +260,7 @@ func autoConvert_v1alpha1_PetSetSpec_To_apps_PetSetSpec(in *appsv1alpha1.PetSetS
 	out.RevisionHistoryLimit = (*int32)(unsafe.Pointer(in.RevisionHistoryLimit))
 	out.PodManagementPolicy = apps.PodManagementPolicyType(in.PodManagementPolicy)
 	out.MinReadySeconds = in.MinReadySeconds
+	out.ProgressDeadlineSeconds = (*int32)(unsafe.Pointer(in.ProgressDeadlineSeconds))
 	out.Ordinals = (*apps.PetSetOrdinals)(unsafe.Pointer(in.Ordinals))
 	out.PersistentVolumeClaimRetentionPolicy = (*apps.PetSetPersistentVolumeClaimRetentionPolicy)(unsafe.Pointer(in.PersistentVolumeClaimRetentionPolicy))
 	out.PodRemovalPolicy = apps.PodRemovalPolicyType(in.PodRemovalPolicy)
@@ -286,6 +287,7 @@ func autoConvert_apps_PetSetSpec_To_v1alpha1_PetSetSpec(in *apps.PetSetSpec, out
 	out.RevisionHistoryLimit = (*int32)(unsafe.Pointer(in.RevisionHistoryLimit))
 	out.PodManagementPolicy = appsv1alpha1.PodManagementPolicyType(in.PodManagementPolicy)
 	out.MinReadySeconds = in.MinReadySeconds
+	out.ProgressDeadlineSeconds = (*int32)(unsafe.Pointer(in.ProgressDeadlineSeconds))
 	out.Ordinals = (*appsv1alpha1.PetSetOrdinals)(unsafe.Pointer(in.Ordinals))
 	out.PersistentVolumeClaimRetentionPolicy = (*appsv1alpha1.PetSetPersistentVolumeClaimRetentionPolicy)(unsafe.Pointer(in.PersistentVolumeClaimRetentionPolicy))
 	out.PodRemovalPolicy = appsv1alpha1.PodRemovalPolicyType(in.PodRemovalPolicy)

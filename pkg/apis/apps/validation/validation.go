@@ -53,7 +53,7 @@ import (
 
 // ForbiddenUpdateMessage is the detail of the errors refusing a change to a
 // part of the spec that is fixed once the PetSet exists.
-const ForbiddenUpdateMessage = "updates to petset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy', 'minReadySeconds', 'podRemovalPolicy', 'volumeClaimUpdatePolicy', 'revisionHistoryLimit' and the claim templates' storage requests, labels and annotations are forbidden"
+const ForbiddenUpdateMessage = "updates to petset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy', 'minReadySeconds', 'progressDeadlineSeconds', 'podRemovalPolicy', 'volumeClaimUpdatePolicy', 'revisionHistoryLimit' and the claim templates' storage requests, labels and annotations are forbidden"
 
 // ValidatePetSetName checks the name of a PetSet. It must be a DNS-1123
 // label: it is the stem of the pets' pod names and host names. Prefix
@@ -271,6 +271,15 @@ func validatePetSetSpec(spec, oldSpec *apps.PetSetSpec, fldPath *field.Path) fie
 			fmt.Sprintf("must be '%s' or '%s'", apps.OrderedReadyPodManagement, apps.ParallelPodManagement)))
 	}
 	allErrs = append(allErrs, apimachineryvalidation.ValidateNonnegativeField(int64(spec.MinReadySeconds), fldPath.Child("minReadySeconds"))...)
+	if d := spec.ProgressDeadlineSeconds; d != nil {
+		path := fldPath.Child("progressDeadlineSeconds")
+		switch {
+		case *d <= 0:
+			allErrs = append(allErrs, field.Invalid(path, *d, "must be greater than 0"))
+		case *d <= spec.MinReadySeconds:
+			allErrs = append(allErrs, field.Invalid(path, *d, "must be greater than minReadySeconds"))
+		}
+	}
 	allErrs = append(allErrs, validateOrdinals(spec, fldPath.Child("ordinals", "start"))...)
 	if policy := spec.PersistentVolumeClaimRetentionPolicy; policy != nil {
 		policyPath := fldPath.Child("persistentVolumeClaimRetentionPolicy")

@@ -268,6 +268,17 @@ func TestValidatePetSet(t *testing.T) {
 		},
 		want: []fieldError{{field.ErrorTypeNotSupported, "spec.updateStrategy.rollingUpdate.unhealthyPodPolicy"}},
 	}, {
+		name:   "zero progressDeadlineSeconds",
+		mutate: func(p *appsv1alpha1.PetSet) { p.Spec.ProgressDeadlineSeconds = new(int32(0)) },
+		want:   []fieldError{{field.ErrorTypeInvalid, "spec.progressDeadlineSeconds"}},
+	}, {
+		name: "progressDeadlineSeconds not above minReadySeconds",
+		mutate: func(p *appsv1alpha1.PetSet) {
+			p.Spec.MinReadySeconds = 30
+			p.Spec.ProgressDeadlineSeconds = new(int32(30))
+		},
+		want: []fieldError{{field.ErrorTypeInvalid, "spec.progressDeadlineSeconds"}},
+	}, {
 		name:   "unknown podRemovalPolicy",
 		mutate: func(p *appsv1alpha1.PetSet) { p.Spec.PodRemovalPolicy = "Drain" },
 		want:   []fieldError{{field.ErrorTypeNotSupported, "spec.podRemovalPolicy"}},
@@ -748,6 +759,9 @@ func TestValidatePetSetUpdate(t *testing.T) {
 			p.Spec.PersistentVolumeClaimRetentionPolicy.WhenScaled = appsv1alpha1.DeletePersistentVolumeClaimRetentionPolicyType
 		},
 	}, {
+		name:   "progressDeadlineSeconds",
+		mutate: func(p *appsv1alpha1.PetSet) { p.Spec.ProgressDeadlineSeconds = new(int32(600)) },
+	}, {
 		name:   "podRemovalPolicy",
 		mutate: func(p *appsv1alpha1.PetSet) { p.Spec.PodRemovalPolicy = appsv1alpha1.EvictPodRemovalPolicy },
 	}, {
@@ -875,7 +889,7 @@ func TestPetSetSpecFieldsCovered(t *testing.T) {
 		names = append(names, specType.Field(i).Name)
 	}
 	want := []string{"Replicas", "Selector", "Template", "VolumeClaimTemplates", "ServiceName", "UpdateStrategy", "RevisionHistoryLimit",
-		"PodManagementPolicy", "MinReadySeconds", "Ordinals", "PersistentVolumeClaimRetentionPolicy", "PodRemovalPolicy", "VolumeClaimUpdatePolicy"}
+		"PodManagementPolicy", "MinReadySeconds", "ProgressDeadlineSeconds", "Ordinals", "PersistentVolumeClaimRetentionPolicy", "PodRemovalPolicy", "VolumeClaimUpdatePolicy"}
 	if diff := cmp.Diff(want, names); diff != "" {
 		t.Errorf("the PetSet spec fields changed; update validatePetSetSpecUpdate (-known +current):\n%s", diff)
 	}

@@ -174,6 +174,14 @@ type PetSetSpec struct {
 	// +optional
 	MinReadySeconds int32 `json:"minReadySeconds,omitempty"`
 
+	// ProgressDeadlineSeconds is how long a rollout or a scaling may go
+	// without any pet becoming available or updated before the
+	// Progressing condition turns False with reason
+	// ProgressDeadlineExceeded. Unset, there is no deadline. It never makes
+	// the controller delete anything. Must be greater than minReadySeconds.
+	// +optional
+	ProgressDeadlineSeconds *int32 `json:"progressDeadlineSeconds,omitempty"`
+
 	// Ordinals sets the ordinals the pets are numbered with. Without it
 	// they are 0..replicas-1.
 	// +optional
@@ -435,6 +443,16 @@ type PetSetVolumeClaimTemplateStatus struct {
 // rollingUpdate.maxUnavailable (under RollingUpdate; minus 0 otherwise),
 // and at least one when spec.replicas > 0.
 const PetSetAvailable = "Available"
+
+// PetSetProgressing is the condition type that says whether a PetSet's
+// rollout or scaling makes progress: True with reason RolloutInProgress or
+// ScalingInProgress while pets are replaced or added, RolloutComplete (or
+// PartitionedRolloutComplete) once done; True with reason
+// WaitingForPetDeletion (OnDelete pets of older revisions) or PetPaused (a
+// pet paused by pod.alpha.kubernetes.io/initialized=false) while the PetSet
+// waits by design; False with reason ProgressDeadlineExceeded once no pet has
+// become available or updated for spec.progressDeadlineSeconds.
+const PetSetProgressing = "Progressing"
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
 

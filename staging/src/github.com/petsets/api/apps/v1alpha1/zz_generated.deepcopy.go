@@ -148,6 +148,11 @@ func (in *PetSetSpec) DeepCopyInto(out *PetSetSpec) {
 		*out = new(int32)
 		**out = **in
 	}
+	if in.ProgressDeadlineSeconds != nil {
+		in, out := &in.ProgressDeadlineSeconds, &out.ProgressDeadlineSeconds
+		*out = new(int32)
+		**out = **in
+	}
 	if in.Ordinals != nil {
 		in, out := &in.Ordinals, &out.Ordinals
 		*out = new(PetSetOrdinals)

@@ -94,6 +94,9 @@ var schemaYAML = typed.YAMLObject(`types:
     - name: podRemovalPolicy
       type:
         scalar: string
+    - name: progressDeadlineSeconds
+      type:
+        scalar: numeric
     - name: replicas
       type:
         scalar: numeric

@@ -75,6 +75,12 @@ type PetSetSpecApplyConfiguration struct {
 	// containers crashing, to count as available. Defaults to 0: a pet is
 	// available as soon as it is Ready.
 	MinReadySeconds *int32 `json:"minReadySeconds,omitempty"`
+	// ProgressDeadlineSeconds is how long a rollout or a scaling may go
+	// without any pet becoming available or updated before the
+	// Progressing condition turns False with reason
+	// ProgressDeadlineExceeded. Unset, there is no deadline. It never makes
+	// the controller delete anything. Must be greater than minReadySeconds.
+	ProgressDeadlineSeconds *int32 `json:"progressDeadlineSeconds,omitempty"`
 	// Ordinals sets the ordinals the pets are numbered with. Without it
 	// they are 0..replicas-1.
 	Ordinals *PetSetOrdinalsApplyConfiguration `json:"ordinals,omitempty"`
@@ -181,6 +187,14 @@ func (b *PetSetSpecApplyConfiguration) WithPodManagementPolicy(value appsv1alpha
 // If called multiple times, the MinReadySeconds field is set to the value of the last call.
 func (b *PetSetSpecApplyConfiguration) WithMinReadySeconds(value int32) *PetSetSpecApplyConfiguration {
 	b.MinReadySeconds = &value
+	return b
+}
+
+// WithProgressDeadlineSeconds sets the ProgressDeadlineSeconds field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the ProgressDeadlineSeconds field is set to the value of the last call.
+func (b *PetSetSpecApplyConfiguration) WithProgressDeadlineSeconds(value int32) *PetSetSpecApplyConfiguration {
+	b.ProgressDeadlineSeconds = &value
 	return b
 }
 

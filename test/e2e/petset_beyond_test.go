@@ -141,6 +141,7 @@ func TestPetSetEvictionRespectsDisruptionBudgets(t *testing.T) {
 				return s.ObservedGeneration == got.Generation && s.CurrentHealthy == replicas && s.DisruptionsAllowed == 1, fmt.Sprintf("status %+v", s), nil
 			})
 
+			setRec := pcRecordSet(t, ns)
 			mark := rec.Len()
 			roSetImage(t, ns, pcNewImage)
 			set := roWaitRolledOut(t, ns, replicas)
@@ -150,8 +151,22 @@ func TestPetSetEvictionRespectsDisruptionBudgets(t *testing.T) {
 				t.Errorf("with %s, at most %d pets were unavailable at once (first at %s), want %d", tc.policy, most, at, tc.wantUnavailable)
 			}
 			roCheckPets(t, ns, repeat(pcNewImage, replicas), repeat(set.Status.UpdateRevision, replicas))
+			blocked := ""
+			for _, e := range setRec.Events() {
+				if c := meta.FindStatusCondition(e.Conditions, appsv1alpha1.PetSetPodRemovalBlocked); c != nil && c.Status == metav1.ConditionTrue {
+					blocked = c.Message
+				}
+			}
 			if tc.policy == appsv1alpha1.EvictPodRemovalPolicy {
 				beWaitWarning(t, ns, "EvictionBlocked", "web-pdb")
+				if !strings.Contains(blocked, "web-pdb") {
+					t.Errorf("the PetSet never showed %s=True naming web-pdb (last message %q)", appsv1alpha1.PetSetPodRemovalBlocked, blocked)
+				}
+				if c := meta.FindStatusCondition(set.Status.Conditions, appsv1alpha1.PetSetPodRemovalBlocked); c == nil || c.Status != metav1.ConditionFalse {
+					t.Errorf("after the rollout %s is %+v, want False", appsv1alpha1.PetSetPodRemovalBlocked, c)
+				}
+			} else if blocked != "" || meta.FindStatusCondition(set.Status.Conditions, appsv1alpha1.PetSetPodRemovalBlocked) != nil {
+				t.Errorf("under Delete the PetSet has a %s condition", appsv1alpha1.PetSetPodRemovalBlocked)
 			}
 		})
 	}
@@ -285,6 +300,7 @@ func TestPetSetClaimTemplateGrowsInPlace(t *testing.T) {
 			t.Errorf("claims expanded (-want +got):\n%s", diff)
 		}
 		pcWaitEvents(t, ns, "ExpandingClaim", "Expanding Claim www-web-2 from 1Gi to 2Gi", "Expanding Claim www-web-0 from 1Gi to 2Gi")
+		beWaitCondition(t, ns, appsv1alpha1.PetSetClaimsExpanded, metav1.ConditionTrue, "AllClaimsAtSize")
 
 		shrink := `[{"op":"replace","path":"/spec/volumeClaimTemplates/0/spec/resources/requests/storage","value":"1Gi"}]`
 		out, err := pcKubectlErr(ns, pcSettle, "patch", "petset", pcSetName, "--type=json", "-p", shrink)
@@ -307,6 +323,7 @@ func TestPetSetClaimTemplateGrowsInPlace(t *testing.T) {
 		pcExpectOutput(t, pcKubectl(t, ns, "", "patch", "petset", pcSetName, "--type=json", "-p", grow), "petset.apps/web patched")
 		beWaitWarning(t, ns, "ClaimExpansionFailed", "www-web-2")
 		beWaitClaimStatus(t, ns, appsv1alpha1.PetSetVolumeClaimTemplateStatus{TemplateName: pcClaimTemplate, Claims: replicas, ClaimsAtSize: 0})
+		beWaitCondition(t, ns, appsv1alpha1.PetSetClaimsExpanded, metav1.ConditionFalse, "ExpansionFailed")
 
 		roPatch(t, ns, fmt.Sprintf(`{"spec":{"volumeClaimUpdatePolicy":"OnClaimDelete","replicas":%d}}`, replicas+1))
 		pcWaitStatus(t, ns, replicas+1, replicas+1)
@@ -367,10 +384,17 @@ func TestPetSetProgressDeadline(t *testing.T) {
 // status and reason, and returns the PetSet.
 func beWaitProgressing(t testing.TB, ns string, status metav1.ConditionStatus, reason string) *appsv1alpha1.PetSet {
 	t.Helper()
-	return roWaitStatus(t, ns, fmt.Sprintf("Progressing=%s %s", status, reason), func(s appsv1alpha1.PetSetStatus) string {
-		c := meta.FindStatusCondition(s.Conditions, appsv1alpha1.PetSetProgressing)
+	return beWaitCondition(t, ns, appsv1alpha1.PetSetProgressing, status, reason)
+}
+
+// beWaitCondition waits until PetSet web's condition of conditionType has
+// status and reason, and returns the PetSet.
+func beWaitCondition(t testing.TB, ns, conditionType string, status metav1.ConditionStatus, reason string) *appsv1alpha1.PetSet {
+	t.Helper()
+	return roWaitStatus(t, ns, fmt.Sprintf("%s=%s %s", conditionType, status, reason), func(s appsv1alpha1.PetSetStatus) string {
+		c := meta.FindStatusCondition(s.Conditions, conditionType)
 		if c == nil || c.Status != status || c.Reason != reason {
-			return fmt.Sprintf("Progressing is %+v", c)
+			return fmt.Sprintf("%s is %+v", conditionType, c)
 		}
 		return ""
 	})

@@ -156,7 +156,7 @@ func (c *defaultPetSetControl) expandClaims(ctx context.Context, set *appsv1alph
 		if err := c.petControl.ExpandClaim(ctx, set, claim, step.request); err != nil {
 			c.recorder.Eventf(set, v1.EventTypeWarning, reasonClaimExpansionFailed,
 				"expand Claim %s to %s in PetSet %s failed error: %v", claim.Name, step.request.String(), set.Name, err)
-			return fmt.Errorf("expand claim %s/%s to %s: %w", claim.Namespace, claim.Name, step.request.String(), err)
+			return &claimExpansionError{claim: claim.Name, err: fmt.Errorf("expand claim %s/%s to %s: %w", claim.Namespace, claim.Name, step.request.String(), err)}
 		}
 		logger.V(2).Info("Expanding claim", "petSet", klog.KObj(set), "claim", klog.KObj(claim), "request", step.request.String(), "reason", step.reason)
 		from := storageRequest(claim)
@@ -164,7 +164,7 @@ func (c *defaultPetSetControl) expandClaims(ctx context.Context, set *appsv1alph
 			"Expanding Claim %s from %s to %s", claim.Name, from.String(), step.request.String())
 	case claimStepFailed:
 		c.recorder.Eventf(set, v1.EventTypeWarning, reasonClaimExpansionFailed, "%s", step.reason)
-		return fmt.Errorf("claim expansion of PetSet %s/%s is blocked: %s", set.Namespace, set.Name, step.reason)
+		return &claimExpansionError{claim: step.claim.claim.Name, err: fmt.Errorf("claim expansion of PetSet %s/%s is blocked: %s", set.Namespace, set.Name, step.reason)}
 	case claimStepWait:
 		logger.V(4).Info("Waiting for a claim to be resized", "petSet", klog.KObj(set), "claim", klog.KObj(step.claim.claim), "reason", step.reason)
 	}
@@ -201,3 +201,13 @@ func (c *defaultPetSetControl) claimTemplateStatus(set *appsv1alpha1.PetSet, pet
 	}
 	return out, nil
 }
+
+// claimExpansionError is a failed expansion of a claim: refused by the API
+// server, or reported infeasible by the resizer.
+type claimExpansionError struct {
+	claim string
+	err   error
+}
+
+func (e *claimExpansionError) Error() string { return e.err.Error() }
+func (e *claimExpansionError) Unwrap() error { return e.err }

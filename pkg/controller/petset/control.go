@@ -599,7 +599,7 @@ func (c *defaultPetSetControl) SyncPetSet(ctx context.Context, set *appsv1alpha1
 	// Sync again when a Ready pet becomes available: the status counts
 	// it then, and the next pet may be created, without any event.
 	requeueAfter = earliest(requeueAfter, nextAvailability(set, pets, c.clock.Now()))
-	statusRequeue, statusErr := c.updateStatus(ctx, set, pets, revisions)
+	statusRequeue, statusErr := c.updateStatus(ctx, set, pets, revisions, err)
 	if statusRequeue > 0 && (requeueAfter == 0 || statusRequeue < requeueAfter) {
 		requeueAfter = statusRequeue
 	}
@@ -859,7 +859,7 @@ func (c *defaultPetSetControl) orphan(ctx context.Context, set *appsv1alpha1.Pet
 }
 
 // updateStatus writes set's status when it differs from the observed one.
-func (c *defaultPetSetControl) updateStatus(ctx context.Context, set *appsv1alpha1.PetSet, pets []*v1.Pod, revisions *revisionState) (time.Duration, error) {
+func (c *defaultPetSetControl) updateStatus(ctx context.Context, set *appsv1alpha1.PetSet, pets []*v1.Pod, revisions *revisionState, syncErr error) (time.Duration, error) {
 	now := c.clock.Now()
 	status := computeStatus(set, pets, now)
 	if revisions != nil {
@@ -875,6 +875,7 @@ func (c *defaultPetSetControl) updateStatus(ctx context.Context, set *appsv1alph
 		var condition metav1.Condition
 		condition, requeueAfter = progressing(set, &set.Status, &status, pets, now)
 		setProgressing(&status.Conditions, condition)
+		blockingConditions(set, &set.Status, &status, syncErr, now)
 	}
 	if apiequality.Semantic.DeepEqual(set.Status, status) {
 		return requeueAfter, nil

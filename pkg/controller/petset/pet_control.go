@@ -455,7 +455,7 @@ func (pc *realPetControl) removePet(ctx context.Context, set *appsv1alpha1.PetSe
 		logger.V(2).Info("Eviction of pet blocked by a PodDisruptionBudget", "petSet", klog.KObj(set), "pod", klog.KObj(pod), "budget", budget)
 		pc.recorder.Eventf(set, v1.EventTypeWarning, reasonEvictionBlocked,
 			"evict Pod %s in PetSet %s blocked: %s", pod.Name, set.Name, budget)
-		return fmt.Errorf("evict pod %s/%s: %s: %w", pod.Namespace, pod.Name, budget, errEvictionBlocked)
+		return &evictionBlockedError{pod: pod.Name, budget: budget}
 	case apierrors.IsConflict(err):
 		return fmt.Errorf("pod %s/%s changed before it could be deleted: %w: %w", pod.Namespace, pod.Name, err, errReevaluate)
 	case err != nil:
@@ -473,6 +473,18 @@ func (pc *realPetControl) removePet(ctx context.Context, set *appsv1alpha1.PetSe
 // PetSet is synced again, with backoff, and never deletes the pet past the
 // budget.
 var errEvictionBlocked = errors.New("a PodDisruptionBudget blocks the eviction")
+
+// evictionBlockedError is an eviction of pod that a PodDisruptionBudget
+// refused, with what the budget said; it is errEvictionBlocked.
+type evictionBlockedError struct {
+	pod, budget string
+}
+
+func (e *evictionBlockedError) Error() string {
+	return fmt.Sprintf("evict pod %s: %s: %v", e.pod, e.budget, errEvictionBlocked)
+}
+
+func (e *evictionBlockedError) Is(target error) bool { return target == errEvictionBlocked }
 
 // disruptionBudgetMessage returns what an eviction refused with 429 says of
 // the budget: the DisruptionBudget cause (which names the budget), or the

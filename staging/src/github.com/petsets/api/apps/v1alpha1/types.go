@@ -454,6 +454,17 @@ const PetSetAvailable = "Available"
 // become available or updated for spec.progressDeadlineSeconds.
 const PetSetProgressing = "Progressing"
 
+// PetSetPodRemovalBlocked is the condition type, under podRemovalPolicy
+// Evict, that is True (reason DisruptionBudget, quoting the budget) while a
+// PodDisruptionBudget refuses the eviction of a pet.
+const PetSetPodRemovalBlocked = "PodRemovalBlocked"
+
+// PetSetClaimsExpanded is the condition type, under volumeClaimUpdatePolicy
+// InPlace, that is True (reason AllClaimsAtSize) when every claim has
+// reached its template's storage request, and False with reason
+// ExpansionInProgress or ExpansionFailed otherwise.
+const PetSetClaimsExpanded = "ClaimsExpanded"
+
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
 
 // PetSetList is a collection of PetSets.

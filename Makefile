@@ -5,7 +5,9 @@
 #                 PetSet API registered (foreground; Ctrl-C stops it)
 #   make test     every check and test: verify, unit, integration, e2e
 #
-#   make build    build _output/bin/petset-apiserver
+#   make build    build _output/bin/petset-apiserver and the kubectl plugin
+#                 _output/bin/kubectl-petset (`kubectl petset ...` with
+#                 _output/bin on PATH)
 #   make image    build the container image into _output/image (no daemon)
 #   make release  the image, binaries, checksums and pinned manifests in
 #                 _output/release
@@ -34,6 +36,7 @@ E2E_TIMEOUT ?= 60m
 .PHONY: build
 build:
 	go build -ldflags '$(LDFLAGS)' -o $(BIN)/petset-apiserver ./cmd/petset-apiserver
+	go build -ldflags '$(LDFLAGS)' -o $(BIN)/kubectl-petset ./cmd/kubectl-petset
 
 # The container image of petset-apiserver, built without a container runtime
 # by hack/tools/image (go-containerregistry): one OCI image index for

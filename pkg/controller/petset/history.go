@@ -45,6 +45,10 @@ import (
 	petsetdefaults "github.com/petsets/petset/pkg/apis/apps/v1alpha1"
 )
 
+// changeCauseAnnotation is the annotation `kubectl rollout history` (and
+// `kubectl petset rollout history`) shows as a revision's CHANGE-CAUSE.
+const changeCauseAnnotation = "kubernetes.io/change-cause"
+
 // revisionHashLength is the length of the hash suffix of a revision name,
 // as apps/v1's.
 const revisionHashLength = 10
@@ -187,7 +191,8 @@ func revisionName(set *appsv1alpha1.PetSet, hash string) string {
 }
 
 // newRevision returns the revision of set's current template with the given
-// collision count and revision number, owned by set.
+// collision count and revision number, owned by set, with set's
+// kubernetes.io/change-cause annotation.
 func newRevision(set *appsv1alpha1.PetSet, collisionCount int32, number int64) (*appsv1.ControllerRevision, error) {
 	data, err := canonicalJSON(revisionData{Spec: revisionSpec{Template: set.Spec.Template}})
 	if err != nil {
@@ -196,11 +201,19 @@ func newRevision(set *appsv1alpha1.PetSet, collisionCount int32, number int64) (
 	ref := newControllerRef(set)
 	blockOwnerDeletion := true
 	ref.BlockOwnerDeletion = &blockOwnerDeletion
+	// apps/v1 copies every annotation of the StatefulSet; the change
+	// cause is the one a revision's readers use, and the others (a
+	// last-applied-configuration among them) would only make it bigger.
+	var annotations map[string]string
+	if cause, ok := set.Annotations[changeCauseAnnotation]; ok {
+		annotations = map[string]string{changeCauseAnnotation: cause}
+	}
 	return &appsv1.ControllerRevision{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:            revisionName(set, hashRevision(data, collisionCount)),
 			Namespace:       set.Namespace,
 			Labels:          maps.Clone(set.Spec.Template.Labels),
+			Annotations:     annotations,
 			OwnerReferences: []metav1.OwnerReference{*ref},
 		},
 		Data:     runtime.RawExtension{Raw: data},

@@ -18,6 +18,7 @@ package petset
 
 import (
 	"encoding/json"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -91,6 +92,23 @@ func TestNewRevision(t *testing.T) {
 	}
 	if !revisionHolds(rev, &set.Spec.Template) {
 		t.Errorf("the revision does not hold the template it was made of")
+	}
+	if rev.Annotations != nil {
+		t.Errorf("annotations %v of a revision of a PetSet without a change cause, want none", rev.Annotations)
+	}
+
+	// The change cause is copied, as apps/v1 does, for kubectl petset
+	// rollout history; other annotations are not.
+	set.Annotations = map[string]string{
+		changeCauseAnnotation:                              "kubectl set image petset/web nginx=nginx:1.27",
+		"kubectl.kubernetes.io/last-applied-configuration": "{}",
+	}
+	rev, err = newRevision(set, 0, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]string{changeCauseAnnotation: "kubectl set image petset/web nginx=nginx:1.27"}; !maps.Equal(rev.Annotations, want) {
+		t.Errorf("annotations %v, want %v", rev.Annotations, want)
 	}
 }
 

@@ -371,6 +371,12 @@ func TestPetSetProgressDeadline(t *testing.T) {
 	c := meta.FindStatusCondition(set.Status.Conditions, appsv1alpha1.PetSetProgressing)
 	t.Logf("Progressing: %s %s: %s", c.Status, c.Reason, c.Message)
 	pcCheckNoDeletions(t, pcSynced(t, ns, rec), mark)
+	// kubectl petset rollout status fails, as kubectl rollout status
+	// deployment does.
+	stdout, stderr, err := plBuild(t).run(t, ns, time.Minute, "status", pcSetName, "--timeout=30s")
+	if err == nil || !strings.Contains(stderr, `petset "web" exceeded its progress deadline`) {
+		t.Errorf("kubectl petset rollout status past the deadline: %v\n%s%s; want a failure saying the deadline was exceeded", err, stdout, stderr)
+	}
 
 	roPatch(t, ns, fmt.Sprintf(`{"spec":{"template":{"metadata":{"annotations":{%q:null}}}}}`, roReadyDelayAnnotation))
 	// web-2 runs the broken revision and waits (unhealthyPodPolicy Wait):

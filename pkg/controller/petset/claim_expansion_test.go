@@ -18,11 +18,15 @@ package petset
 
 import (
 	"encoding/json"
+	"errors"
 	"strconv"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	appsv1alpha1 "github.com/petsets/api/apps/v1alpha1"
 	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -133,5 +137,89 @@ func TestExpandClaimPatchesTheRequestOfThatClaim(t *testing.T) {
 	}
 	if got := updated.Spec.Resources.Requests[v1.ResourceStorage]; got.Cmp(resource.MustParse("2Gi")) != 0 {
 		t.Errorf("claim request %s after the patch, want 2Gi", got.String())
+	}
+}
+
+// resize plays the volume resizer on the fixture's claims: every claim whose
+// request is above its capacity gets the request as capacity; a new claim is
+// bound at its request.
+func (f *fixture) resize() {
+	for _, obj := range f.om.claimIndexer.List() {
+		claim := obj.(*v1.PersistentVolumeClaim)
+		request, capacity := claim.Spec.Resources.Requests[v1.ResourceStorage], claim.Status.Capacity[v1.ResourceStorage]
+		if request.Cmp(capacity) == 0 {
+			continue
+		}
+		claim = claim.DeepCopy()
+		claim.Status.Capacity = v1.ResourceList{v1.ResourceStorage: request}
+		if err := f.om.claimIndexer.Update(claim); err != nil {
+			f.t.Fatal(err)
+		}
+	}
+}
+
+// resizing returns the claims whose request is above their capacity.
+func (f *fixture) resizing() []string {
+	var out []string
+	for _, obj := range f.om.claimIndexer.List() {
+		claim := obj.(*v1.PersistentVolumeClaim)
+		if request, capacity := claim.Spec.Resources.Requests[v1.ResourceStorage], claim.Status.Capacity[v1.ResourceStorage]; request.Cmp(capacity) > 0 {
+			out = append(out, claim.Name)
+		}
+	}
+	return out
+}
+
+// TestInPlaceClaimExpansion grows the claim template of 3 pets under
+// InPlace: a refused expansion is reported (event, condition) and retried;
+// then the claims are expanded from the highest ordinal down, never two
+// resizing at once, and the status counts them.
+func TestInPlaceClaimExpansion(t *testing.T) {
+	set := newPetSet(3)
+	set.Spec.VolumeClaimUpdatePolicy = appsv1alpha1.InPlaceVolumeClaimUpdatePolicy
+	f := newFixture(t, set)
+	f.run(40, invariantOpts{})
+	f.resize()
+	f.mustSync()
+	if diff := cmp.Diff([]appsv1alpha1.PetSetVolumeClaimTemplateStatus{{TemplateName: "www", Claims: 3, ClaimsAtSize: 3}}, f.set.Status.VolumeClaimTemplates); diff != "" {
+		t.Fatalf("claim status before the change (-want +got):\n%s", diff)
+	}
+	f.drainEvents()
+
+	f.set.Spec.VolumeClaimTemplates[0].Spec.Resources.Requests[v1.ResourceStorage] = resource.MustParse("2Gi")
+	f.set.Generation++
+	f.om.patchClaim.failNext(1, apierrors.NewForbidden(v1.Resource("persistentvolumeclaims"), "www-web-2",
+		errors.New("only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize")))
+	var expansionErr *claimExpansionError
+	if err := f.sync(); !errors.As(err, &expansionErr) || expansionErr.claim != "www-web-2" {
+		t.Fatalf("sync with the expansion refused: %v, want a claimExpansionError on www-web-2", err)
+	}
+	if got := f.eventsWith("Warning " + reasonClaimExpansionFailed); len(got) != 1 {
+		t.Errorf("events %v, want one %s", f.events, reasonClaimExpansionFailed)
+	}
+	if c := meta.FindStatusCondition(f.set.Status.Conditions, appsv1alpha1.PetSetClaimsExpanded); c == nil || c.Reason != reasonClaimExpansionFailure {
+		t.Errorf("%s condition %+v, want False %s", appsv1alpha1.PetSetClaimsExpanded, c, reasonClaimExpansionFailure)
+	}
+
+	for step := range 20 {
+		if err := f.sync(); err != nil {
+			t.Fatalf("step %d: %v", step, err)
+		}
+		if r := f.resizing(); len(r) > 1 {
+			t.Fatalf("step %d: claims %v resizing at once", step, r)
+		}
+		f.resize()
+	}
+	if diff := cmp.Diff([]string{"www-web-2", "www-web-1", "www-web-0"}, f.om.patchedClaims); diff != "" {
+		t.Errorf("claims expanded (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]appsv1alpha1.PetSetVolumeClaimTemplateStatus{{TemplateName: "www", Claims: 3, ClaimsAtSize: 3}}, f.set.Status.VolumeClaimTemplates); diff != "" {
+		t.Errorf("claim status after the change (-want +got):\n%s", diff)
+	}
+	if c := meta.FindStatusCondition(f.set.Status.Conditions, appsv1alpha1.PetSetClaimsExpanded); c == nil || c.Status != metav1.ConditionTrue {
+		t.Errorf("%s condition %+v, want True", appsv1alpha1.PetSetClaimsExpanded, c)
+	}
+	if got := f.eventsWith("Normal " + reasonExpandingClaim); len(got) != 3 {
+		t.Errorf("%d %s events, want 3: %v", len(got), reasonExpandingClaim, f.events)
 	}
 }

@@ -395,7 +395,7 @@ kwok::start() {
   local config=() stage
   for stage in node-initialize node-heartbeat-with-lease pod-ready pod-complete pod-delete \
     pod-not-ready pod-ready-again \
-    pv-bind pv-delete pvc-provision pvc-delete; do
+    pv-bind pv-delete pvc-provision pvc-resize pvc-delete; do
     config+=("--config=${KWOK_STAGES_DIR}/${stage}.yaml")
   done
   # kwok also reads $HOME/.kwok/kwok.yaml; give it an empty home so a

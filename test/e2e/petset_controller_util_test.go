@@ -1180,6 +1180,8 @@ type pcSetEvent struct {
 	RV          string
 	Terminating bool
 	Finalizers  []string
+	// Conditions are the PetSet's status conditions.
+	Conditions []metav1.Condition
 }
 
 func (e pcSetEvent) String() string {
@@ -1249,6 +1251,7 @@ func (r *pcSetRecorder) add(typ watch.EventType, set *appsv1alpha1.PetSet) {
 		RV:          set.ResourceVersion,
 		Terminating: set.DeletionTimestamp != nil,
 		Finalizers:  slices.Clone(set.Finalizers),
+		Conditions:  slices.Clone(set.Status.Conditions),
 	})
 }
 

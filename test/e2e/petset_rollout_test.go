@@ -48,9 +48,15 @@ const roReadyDelayAnnotation = "local-cluster.petsets.io/ready-delay"
 // readyDelay is set, the kwok readiness delay on every pet.
 func roCreate(t testing.TB, ns string, replicas int, strategy, readyDelay string) *pcRecorder {
 	t.Helper()
+	return roCreateSpec(t, ns, replicas, readyDelay, "updateStrategy: "+strategy)
+}
+
+// roCreateSpec is roCreate with any spec fields, each a line of YAML.
+func roCreateSpec(t testing.TB, ns string, replicas int, readyDelay string, spec ...string) *pcRecorder {
+	t.Helper()
 	manifest := pcGuideManifest(t, replicas, true)
 	manifest = pcReplaceOnce(t, manifest, fmt.Sprintf("  replicas: %d\n", replicas),
-		fmt.Sprintf("  replicas: %d\n  updateStrategy: %s\n", replicas, strategy))
+		fmt.Sprintf("  replicas: %d\n  %s\n", replicas, strings.Join(spec, "\n  ")))
 	if readyDelay != "" {
 		manifest = pcReplaceOnce(t, manifest, `      annotations:
         pod.alpha.kubernetes.io/initialized: "true"

@@ -68,12 +68,41 @@ type PetSetSpec struct {
 	// MinReadySeconds is how long a pet must be Ready to be available.
 	MinReadySeconds int32
 
+	// ProgressDeadlineSeconds bounds a rollout without progress; nil means
+	// no deadline.
+	ProgressDeadlineSeconds *int32
+
 	// Ordinals sets the first ordinal; nil means 0.
 	Ordinals *PetSetOrdinals
 
 	// PersistentVolumeClaimRetentionPolicy says when claims are deleted.
 	PersistentVolumeClaimRetentionPolicy *PetSetPersistentVolumeClaimRetentionPolicy
+
+	// PodRemovalPolicy is Delete or Evict.
+	PodRemovalPolicy PodRemovalPolicyType
+
+	// VolumeClaimUpdatePolicy is OnClaimDelete or InPlace.
+	VolumeClaimUpdatePolicy VolumeClaimUpdatePolicyType
 }
+
+// VolumeClaimUpdatePolicyType names when claim template changes reach
+// existing claims.
+type VolumeClaimUpdatePolicyType string
+
+// The volume claim update policies.
+const (
+	OnClaimDeleteVolumeClaimUpdatePolicy VolumeClaimUpdatePolicyType = "OnClaimDelete"
+	InPlaceVolumeClaimUpdatePolicy       VolumeClaimUpdatePolicyType = "InPlace"
+)
+
+// PodRemovalPolicyType names how a PetSet removes pets.
+type PodRemovalPolicyType string
+
+// The pod removal policies.
+const (
+	DeletePodRemovalPolicy PodRemovalPolicyType = "Delete"
+	EvictPodRemovalPolicy  PodRemovalPolicyType = "Evict"
+)
 
 // PodManagementPolicyType names how a PetSet creates and deletes its pets.
 type PodManagementPolicyType string
@@ -128,7 +157,20 @@ type RollingUpdatePetSetStrategy struct {
 	Partition *int32
 	// MaxUnavailable bounds the unavailable pets during a rolling update.
 	MaxUnavailable *intstr.IntOrString
+	// UnhealthyPodPolicy: Wait, or ReplaceOldRevision to replace
+	// unavailable pets of older revisions at once.
+	UnhealthyPodPolicy UnhealthyPodPolicyType
 }
+
+// UnhealthyPodPolicyType names what a rolling update does with unavailable
+// pets of older revisions.
+type UnhealthyPodPolicyType string
+
+// The unhealthy pod policies.
+const (
+	WaitUnhealthyPodPolicy               UnhealthyPodPolicyType = "Wait"
+	ReplaceOldRevisionUnhealthyPodPolicy UnhealthyPodPolicyType = "ReplaceOldRevision"
+)
 
 // PetSetStatus represents the current state of a PetSet.
 type PetSetStatus struct {
@@ -159,6 +201,17 @@ type PetSetStatus struct {
 
 	// Conditions are the latest observations of the PetSet's state.
 	Conditions []metav1.Condition
+
+	// VolumeClaimTemplates reports the claims of each claim template.
+	VolumeClaimTemplates []PetSetVolumeClaimTemplateStatus
+}
+
+// PetSetVolumeClaimTemplateStatus is the state of the claims of one claim
+// template.
+type PetSetVolumeClaimTemplateStatus struct {
+	TemplateName string
+	Claims       int32
+	ClaimsAtSize int32
 }
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object

@@ -32,6 +32,7 @@ import (
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
@@ -283,6 +284,10 @@ func (p *revisionPin) status(ctx context.Context, set *appsv1alpha1.PetSet, pods
 	return rolloutStatus(set, pods)
 }
 
+// progressDeadlineExceeded is the reason of the Progressing condition once
+// spec.progressDeadlineSeconds passed without progress.
+const progressDeadlineExceeded = "ProgressDeadlineExceeded"
+
 // observed reports whether the controller has observed the PetSet's
 // current generation.
 func observed(set *appsv1alpha1.PetSet) bool {
@@ -295,6 +300,8 @@ func observed(set *appsv1alpha1.PetSet) bool {
 //
 //   - the controller must have observed the PetSet's generation (and so
 //     written status.updateRevision for its template);
+//   - the Progressing condition False with reason ProgressDeadlineExceeded
+//     is an error, as kubectl rollout status deployment makes it;
 //   - every pet 0..replicas-1 must be Running and Ready (not terminating,
 //     not paused);
 //   - every pet at or above the partition (0 but for RollingUpdate) must run
@@ -310,6 +317,10 @@ func rolloutStatus(set *appsv1alpha1.PetSet, pods []*corev1.Pod) (string, bool, 
 	}
 	if !observed(set) {
 		return "Waiting for petset spec update to be observed...\n", false, nil
+	}
+	if c := meta.FindStatusCondition(set.Status.Conditions, appsv1alpha1.PetSetProgressing); c != nil &&
+		c.Status == metav1.ConditionFalse && c.Reason == progressDeadlineExceeded {
+		return "", false, fmt.Errorf("petset %q exceeded its progress deadline: %s", set.Name, c.Message)
 	}
 	update := set.Status.UpdateRevision
 	if update == "" {

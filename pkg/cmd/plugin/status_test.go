@@ -69,6 +69,23 @@ func TestRolloutStatus(t *testing.T) {
 			want: "Waiting for the petset controller to record the revision of the template...\n",
 		},
 		{
+			name: "progress deadline exceeded: an error, as for deployments",
+			set: newSet(3, rollingUpdate(0), func(s *appsv1alpha1.PetSet) {
+				s.Status.Conditions = []metav1.Condition{{Type: appsv1alpha1.PetSetProgressing, Status: metav1.ConditionFalse,
+					Reason: "ProgressDeadlineExceeded", Message: "no pet became available or updated for more than 10s"}}
+			}),
+			pods:    []*corev1.Pod{pet(2, newRevision, pending), pet(1, oldRevision, ready), pet(0, oldRevision, ready)},
+			wantErr: `petset "web" exceeded its progress deadline: no pet became available or updated for more than 10s`,
+		},
+		{
+			name: "progressing: waits",
+			set: newSet(3, rollingUpdate(0), func(s *appsv1alpha1.PetSet) {
+				s.Status.Conditions = []metav1.Condition{{Type: appsv1alpha1.PetSetProgressing, Status: metav1.ConditionTrue, Reason: "RolloutInProgress"}}
+			}),
+			pods: []*corev1.Pod{pet(2, newRevision, pending), pet(1, oldRevision, ready), pet(0, oldRevision, ready)},
+			want: "Waiting for 1 pets to be ready...\n",
+		},
+		{
 			name:    "being deleted",
 			set:     newSet(1, func(s *appsv1alpha1.PetSet) { s.DeletionTimestamp = &metav1.Time{} }),
 			wantErr: `petset "web" is being deleted`,

@@ -128,6 +128,8 @@ type rollout struct {
 	// currentRevision and updateRevision name the revisions; empty when
 	// the PetSet has none (the decision then never replaces a pet).
 	currentRevision, updateRevision string
+	// replaceUnhealthy is unhealthyPodPolicy ReplaceOldRevision.
+	replaceUnhealthy bool
 }
 
 // rolloutOf returns the rollout of set with the given revisions.
@@ -151,8 +153,28 @@ func rolloutOf(set *appsv1alpha1.PetSet, currentRevision, updateRevision string)
 		if ru.MaxUnavailable != nil {
 			r.maxUnavailable = resolveMaxUnavailable(ru.MaxUnavailable, r.replicas)
 		}
+		r.replaceUnhealthy = ru.UnhealthyPodPolicy == appsv1alpha1.ReplaceOldRevisionUnhealthyPodPolicy
 	}
 	return r
+}
+
+// replacesUnhealthy reports whether the rolling update replaces pod, a pet
+// in range that is not Running and Ready (nor terminating, terminated or
+// paused), at once: under unhealthyPodPolicy ReplaceOldRevision, when the pet
+// is at or above the partition and runs another revision than the update
+// revision. Its replacement uses no maxUnavailable budget, as the pet is
+// unavailable already; a pet at the update revision is never replaced for
+// being unhealthy, so a template that is still broken cannot loop.
+func (r rollout) replacesUnhealthy(ordinal int, pod *v1.Pod) bool {
+	return r.replaceUnhealthy && r.replacesOld(ordinal, pod)
+}
+
+// replacesOld reports whether a rolling update replaces pod, of the given
+// ordinal, for running another revision than the update revision: it is at
+// or above the partition.
+func (r rollout) replacesOld(ordinal int, pod *v1.Pod) bool {
+	return r.strategy == appsv1alpha1.RollingUpdatePetSetStrategyType && r.updateRevision != "" &&
+		ordinal >= r.start+r.partition && revisionOf(pod) != r.updateRevision
 }
 
 // resolveMaxUnavailable turns maxUnavailable into a number of pets: a
@@ -239,7 +261,9 @@ func nextPetAction(replicas int, pets []*v1.Pod, now time.Time, margin time.Dura
 //     do not run the update revision, from the highest ordinal down, at
 //     most maxUnavailable minus the pets already unavailable at once; each
 //     comes back (in order, at the update revision) before the budget
-//     frees.
+//     frees. With unhealthyPodPolicy ReplaceOldRevision, the first pet in
+//     range that is not Running and Ready is deleted at once instead of
+//     waited for when r.replacesUnhealthy says so.
 //
 // Pets are numbered from r.start: pets start..start+replicas-1 are
 // wanted, any other is condemned (a change of the start ordinal condemns the
@@ -277,6 +301,10 @@ func nextRolloutAction(r rollout, pets []*v1.Pod, now time.Time, margin time.Dur
 		case isPaused(pod):
 			return petAction{kind: actionWait, ordinal: ordinal, pod: pod,
 				reason: fmt.Sprintf("pet is paused by %s=false", appsv1alpha1.PetSetInitAnnotation)}
+		case !isRunningAndReady(pod) && r.replacesUnhealthy(ordinal, pod):
+			return petAction{kind: actionDelete, ordinal: ordinal, pod: pod, batch: []*v1.Pod{pod}, update: true,
+				reason: fmt.Sprintf("pet is unavailable and runs an older revision than %s (unhealthyPodPolicy %s)",
+					r.updateRevision, appsv1alpha1.ReplaceOldRevisionUnhealthyPodPolicy)}
 		case !isRunningAndReady(pod):
 			return petAction{kind: actionWait, ordinal: ordinal, pod: pod, reason: "pet is not Running and Ready"}
 		}
@@ -571,10 +599,11 @@ func (c *defaultPetSetControl) SyncPetSet(ctx context.Context, set *appsv1alpha1
 	// Sync again when a Ready pet becomes available: the status counts
 	// it then, and the next pet may be created, without any event.
 	requeueAfter = earliest(requeueAfter, nextAvailability(set, pets, c.clock.Now()))
-	if statusErr := c.updateStatus(ctx, set, pets, revisions); statusErr != nil {
-		return requeueAfter, errors.Join(err, statusErr)
+	statusRequeue, statusErr := c.updateStatus(ctx, set, pets, revisions, err)
+	if statusRequeue > 0 && (requeueAfter == 0 || statusRequeue < requeueAfter) {
+		requeueAfter = statusRequeue
 	}
-	return requeueAfter, err
+	return requeueAfter, errors.Join(err, statusErr)
 }
 
 // nextAvailability returns how long until the next of the pets that are
@@ -642,7 +671,7 @@ func (c *defaultPetSetControl) act(ctx context.Context, set *appsv1alpha1.PetSet
 		}
 	}
 
-	repairErr := c.repair(ctx, set, pets, revisions)
+	repairErr := errors.Join(c.repair(ctx, set, pets, revisions), c.expandClaims(ctx, set, pets))
 	if err := c.syncClaimOwners(ctx, set, pets); err != nil {
 		// A condemned pet is not deleted before its claims have the
 		// owners that make the garbage collector delete them after it.
@@ -663,15 +692,20 @@ func (c *defaultPetSetControl) act(ctx context.Context, set *appsv1alpha1.PetSet
 	case actionDelete:
 		c.reportSkipped(ctx, set, action)
 		if !action.update {
-			err = c.petControl.DeletePet(ctx, set, action.pod)
+			err = c.removePet(ctx, set, action.pod)
 			break
 		}
 		var errs []error
 		for _, pod := range action.batch {
 			logger.V(2).Info("Replacing pet", "petSet", klog.KObj(set), "pod", klog.KObj(pod),
 				"revision", revisionOf(pod), "updateRevision", revisions.update.Name, "reason", action.reason)
-			if err := c.petControl.DeletePet(ctx, set, pod); err != nil {
+			if err := c.removePet(ctx, set, pod); err != nil {
 				errs = append(errs, err)
+				if errors.Is(err, errEvictionBlocked) {
+					// Lower ordinals wait until the budget lets the
+					// higher one go.
+					break
+				}
 				continue
 			}
 			c.recorder.Eventf(set, v1.EventTypeNormal, reasonUpdatingPet,
@@ -689,13 +723,25 @@ func (c *defaultPetSetControl) act(ctx context.Context, set *appsv1alpha1.PetSet
 			pod := newPetFromTemplate(set, template, create.ordinal, create.revision)
 			ops = append(ops, func() error { return c.petControl.CreatePet(ctx, set, pod) })
 		}
-		ops = append(ops, c.deleteOps(ctx, set, action.batch)...)
+		ops = append(ops, c.deleteOps(action.batch, func(pod *v1.Pod) error { return c.removePet(ctx, set, pod) })...)
 		var ran int
 		ran, err = slowStartBatch(ops)
 		logger.V(2).Info("Parallel pet writes", "petSet", klog.KObj(set), "creates", len(action.creates),
 			"deletes", len(action.batch), "ran", ran, "err", err)
 	}
 	return set, action.requeueAfter, false, errors.Join(repairErr, err)
+}
+
+// removePet removes a pet of a live PetSet (a scale down, an update):
+// through the Eviction API under podRemovalPolicy Evict, so that
+// PodDisruptionBudgets hold, else by deletion. A pet in phase Failed or
+// Succeeded is deleted under either policy: it is no longer running, and
+// evicting it would only wait on a budget it does not count in.
+func (c *defaultPetSetControl) removePet(ctx context.Context, set *appsv1alpha1.PetSet, pod *v1.Pod) error {
+	if set.Spec.PodRemovalPolicy == appsv1alpha1.EvictPodRemovalPolicy && !isTerminated(pod) {
+		return c.petControl.EvictPet(ctx, set, pod)
+	}
+	return c.petControl.DeletePet(ctx, set, pod)
 }
 
 // repair brings existing pets back to what the PetSet says they are: a pet
@@ -740,10 +786,10 @@ func (c *defaultPetSetControl) repair(ctx context.Context, set *appsv1alpha1.Pet
 }
 
 // deleteOps returns one operation per pod, deleting it, for slowStartBatch.
-func (c *defaultPetSetControl) deleteOps(ctx context.Context, set *appsv1alpha1.PetSet, pods []*v1.Pod) []func() error {
+func (c *defaultPetSetControl) deleteOps(pods []*v1.Pod, remove func(*v1.Pod) error) []func() error {
 	ops := make([]func() error, 0, len(pods))
 	for _, pod := range pods {
-		ops = append(ops, func() error { return c.petControl.DeletePet(ctx, set, pod) })
+		ops = append(ops, func() error { return remove(pod) })
 	}
 	return ops
 }
@@ -839,7 +885,7 @@ func (c *defaultPetSetControl) cascade(ctx context.Context, set *appsv1alpha1.Pe
 		c.reportSkipped(ctx, set, action)
 		return 0, false, c.petControl.DeletePet(ctx, set, action.pod)
 	case actionBatch:
-		_, err := slowStartBatch(c.deleteOps(ctx, set, action.batch))
+		_, err := slowStartBatch(c.deleteOps(action.batch, func(pod *v1.Pod) error { return c.petControl.DeletePet(ctx, set, pod) }))
 		return 0, false, err
 	case actionWait:
 		return action.requeueAfter, false, nil
@@ -879,21 +925,33 @@ func (c *defaultPetSetControl) orphan(ctx context.Context, set *appsv1alpha1.Pet
 }
 
 // updateStatus writes set's status when it differs from the observed one.
-func (c *defaultPetSetControl) updateStatus(ctx context.Context, set *appsv1alpha1.PetSet, pets []*v1.Pod, revisions *revisionState) error {
+func (c *defaultPetSetControl) updateStatus(ctx context.Context, set *appsv1alpha1.PetSet, pets []*v1.Pod, revisions *revisionState, syncErr error) (time.Duration, error) {
 	now := c.clock.Now()
 	status := computeStatus(set, pets, now)
 	if revisions != nil {
 		status = computeRevisionStatus(set, pets, revisions.current.Name, revisions.update.Name, &revisions.collisionCount, now)
 	}
+	claims, err := c.claimTemplateStatus(set, pets)
+	if err != nil {
+		return 0, err
+	}
+	status.VolumeClaimTemplates = claims
+	var requeueAfter time.Duration
+	if set.DeletionTimestamp == nil {
+		var condition metav1.Condition
+		condition, requeueAfter = progressing(set, &set.Status, &status, pets, now)
+		setProgressing(&status.Conditions, condition)
+		blockingConditions(set, &set.Status, &status, syncErr, now)
+	}
 	if apiequality.Semantic.DeepEqual(set.Status, status) {
-		return nil
+		return requeueAfter, nil
 	}
 	if err := c.statusUpdater.UpdatePetSetStatus(ctx, set, &status); err != nil {
-		return err
+		return requeueAfter, err
 	}
 	klog.FromContext(ctx).V(4).Info("Updated PetSet status", "petSet", klog.KObj(set),
 		"replicas", status.Replicas, "readyReplicas", status.ReadyReplicas, "observedGeneration", set.Generation)
-	return nil
+	return requeueAfter, nil
 }
 
 var _ petSetControlInterface = &defaultPetSetControl{}

@@ -35,6 +35,7 @@ import (
 	petsetlisters "github.com/petsets/client-go/listers/apps/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
 	v1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -565,11 +566,21 @@ func (c *Controller) petSetNamedBy(pod *v1.Pod) *appsv1alpha1.PetSet {
 func (c *Controller) updateClaim(logger klog.Logger, oldObj, newObj any) {
 	oldClaim, ok1 := oldObj.(*v1.PersistentVolumeClaim)
 	curClaim, ok2 := newObj.(*v1.PersistentVolumeClaim)
-	if !ok1 || !ok2 || reflect.DeepEqual(oldClaim.Labels, curClaim.Labels) {
+	if !ok1 || !ok2 {
+		return
+	}
+	relabelled := !reflect.DeepEqual(oldClaim.Labels, curClaim.Labels)
+	resized := !apiequality.Semantic.DeepEqual(oldClaim.Spec.Resources.Requests, curClaim.Spec.Resources.Requests) ||
+		!apiequality.Semantic.DeepEqual(oldClaim.Status.Capacity, curClaim.Status.Capacity) ||
+		!reflect.DeepEqual(oldClaim.Status.AllocatedResourceStatuses, curClaim.Status.AllocatedResourceStatuses)
+	if !relabelled && !resized {
 		return
 	}
 	for _, set := range c.petSetsForClaim(logger, curClaim) {
-		c.enqueue(logger, set)
+		// A resize matters only to a PetSet that expands its claims.
+		if relabelled || set.Spec.VolumeClaimUpdatePolicy == appsv1alpha1.InPlaceVolumeClaimUpdatePolicy {
+			c.enqueue(logger, set)
+		}
 	}
 }
 

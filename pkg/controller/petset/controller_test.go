@@ -472,7 +472,7 @@ func TestControllerEndToEnd(t *testing.T) {
 			want.CurrentReplicas, want.UpdatedReplicas = want.Replicas, want.Replicas
 			want.CollisionCount = ptrTo(int32(0))
 			want.AvailableReplicas = want.ReadyReplicas
-			want.Conditions = []metav1.Condition{availableCondition(set, want.AvailableReplicas, time.Time{})}
+			want.Conditions = settledConditions(set, &want)
 			return got.UpdateRevision != "" && cmp.Equal(want, got, cmpopts.IgnoreFields(metav1.Condition{}, "LastTransitionTime"))
 		}
 	}

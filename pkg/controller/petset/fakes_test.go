@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,6 +32,7 @@ import (
 	appsv1alpha1 "github.com/petsets/api/apps/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
 	v1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -163,6 +165,11 @@ type fakeObjectManager struct {
 	patched       []string
 	createdClaims []string
 	patchedClaims []string
+	// evicted lists the pods evicted (they are also in deleted).
+	evicted []string
+	// budget, when set, plays a PodDisruptionBudget: it returns the
+	// message of a refusal of pod's eviction, or "" to allow it.
+	budget func(pod *v1.Pod) string
 	// hiddenClaims exist on the server but not in the cache yet.
 	hiddenClaims []*v1.PersistentVolumeClaim
 	violations   []string
@@ -285,6 +292,25 @@ func (om *fakeObjectManager) ReadPod(_ context.Context, namespace, name string) 
 // must be gone first: it exists and is not stuck terminating.
 func (om *fakeObjectManager) blocksRemoval(other *v1.Pod) bool {
 	return !isStuckTerminating(other, om.now(), om.margin)
+}
+
+// EvictPod is DeletePod behind the budget, which answers 429 as the
+// Eviction API does when a PodDisruptionBudget refuses.
+func (om *fakeObjectManager) EvictPod(ctx context.Context, pod *v1.Pod) error {
+	if om.budget != nil {
+		if msg := om.budget(pod); msg != "" {
+			return &apierrors.StatusError{ErrStatus: metav1.Status{
+				Status: metav1.StatusFailure, Code: http.StatusTooManyRequests, Reason: metav1.StatusReasonTooManyRequests,
+				Message: "Cannot evict pod as it would violate the pod's disruption budget.",
+				Details: &metav1.StatusDetails{Causes: []metav1.StatusCause{{Type: policyv1.DisruptionBudgetCause, Message: msg}}},
+			}}
+		}
+	}
+	if err := om.DeletePod(ctx, pod); err != nil {
+		return err
+	}
+	om.evicted = append(om.evicted, pod.Name)
+	return nil
 }
 
 func (om *fakeObjectManager) DeletePod(_ context.Context, pod *v1.Pod) error {
@@ -588,12 +614,15 @@ type fixture struct {
 	unready map[string]bool
 	// stuck names the pods whose termination the kubelet never confirms.
 	stuck map[string]bool
+	// brokenImages names the images the kubelet never starts (as with
+	// ImagePullBackOff): their pods stay Pending.
+	brokenImages map[string]bool
 }
 
 func newFixture(t *testing.T, set *appsv1alpha1.PetSet) *fixture {
 	t.Helper()
 	_, ctx := ktesting.NewTestContext(t)
-	f := &fixture{t: t, ctx: ctx, set: set, unready: map[string]bool{}, stuck: map[string]bool{}}
+	f := &fixture{t: t, ctx: ctx, set: set, unready: map[string]bool{}, stuck: map[string]bool{}, brokenImages: map[string]bool{}}
 	f.clock = testingclock.NewFakeClock(time.Date(2016, 6, 1, 0, 0, 0, 0, time.UTC))
 	f.om = newFakeObjectManager(func() *appsv1alpha1.PetSet { return f.set }, f.clock.Now, testMargin)
 	f.su = &fakeStatusUpdater{f: f}
@@ -747,6 +776,8 @@ func (f *fixture) kubelet() {
 			setPending(pod)
 			pod.ResourceVersion = f.om.nextVersion()
 			f.om.server[key] = pod
+		case pod.Status.Phase == v1.PodPending && f.brokenImages[pod.Spec.Containers[0].Image]:
+			// The image never starts.
 		case pod.Status.Phase == v1.PodPending:
 			pod = pod.DeepCopy()
 			setRunningReady(pod)
@@ -1036,12 +1067,21 @@ func (f *fixture) settled(status appsv1alpha1.PetSetStatus) appsv1alpha1.PetSetS
 // condition says so (its transition time is the one the PetSet has).
 func (f *fixture) withAvailability(status appsv1alpha1.PetSetStatus) appsv1alpha1.PetSetStatus {
 	status.AvailableReplicas = status.ReadyReplicas
-	want := availableCondition(f.set, status.AvailableReplicas, time.Time{})
-	if c := meta.FindStatusCondition(f.set.Status.Conditions, want.Type); c != nil {
-		want.LastTransitionTime = c.LastTransitionTime
+	status.Conditions = settledConditions(f.set, &status)
+	for i, want := range status.Conditions {
+		if c := meta.FindStatusCondition(f.set.Status.Conditions, want.Type); c != nil {
+			status.Conditions[i].LastTransitionTime = c.LastTransitionTime
+		}
 	}
-	status.Conditions = []metav1.Condition{want}
 	return status
+}
+
+// settledConditions returns the conditions of a PetSet whose status is
+// status and whose pets are all healthy: Available, and Progressing as the
+// controller computes it.
+func settledConditions(set *appsv1alpha1.PetSet, status *appsv1alpha1.PetSetStatus) []metav1.Condition {
+	progress, _ := progressing(set, &appsv1alpha1.PetSetStatus{}, status, nil, time.Time{})
+	return []metav1.Condition{availableCondition(set, status.AvailableReplicas, time.Time{}), progress}
 }
 
 // latestRevision returns the name of the revision with the highest number.

@@ -47,6 +47,10 @@ func isParallel(set *appsv1alpha1.PetSet) bool {
 //     in range deleted (to be created again), and every condemned pet that
 //     is not terminating yet deleted, all in one actionBatch (the creations
 //     first, then the deletions from the highest ordinal down).
+//   - Under RollingUpdate, a pet in range that is not Running and Ready,
+//     at or above the partition and at another revision than the update
+//     revision is deleted in that batch too, to be created again at the
+//     update revision, as apps/v1 does under Parallel.
 //   - Once every pet in range exists and is healthy and no condemned pet is
 //     left, a rolling update proceeds as under OrderedReady.
 func nextParallelAction(r rollout, pets []*v1.Pod, now time.Time, margin time.Duration) petAction {
@@ -86,6 +90,12 @@ func nextParallelAction(r rollout, pets []*v1.Pod, now time.Time, margin time.Du
 			action.creates = append(action.creates, petCreate{ordinal: ordinal, revision: r.revisionFor(ordinal)})
 			settled = false
 		case isTerminated(pod) && !isTerminating(pod):
+			deletes = append(deletes, pod)
+			settled = false
+		case !isTerminating(pod) && !isRunningAndReady(pod) && r.replacesOld(ordinal, pod):
+			// Unavailable and due for replacement by a rolling update:
+			// replaced at once, outside the maxUnavailable budget, as
+			// apps/v1 does under Parallel (whatever unhealthyPodPolicy).
 			deletes = append(deletes, pod)
 			settled = false
 		case !isHealthy(pod):

@@ -26,7 +26,9 @@ import (
 
 	appsv1alpha1 "github.com/petsets/api/apps/v1alpha1"
 	v1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
@@ -58,6 +60,13 @@ const (
 	// reasonUpdatingPet: a pet running an older revision is deleted to be
 	// created again at the update revision.
 	reasonUpdatingPet = "UpdatingPet"
+	// reasonEvictionBlocked: a PodDisruptionBudget refused the eviction of
+	// a pet (podRemovalPolicy Evict).
+	reasonEvictionBlocked = "EvictionBlocked"
+	// reasonSuccessfulEvict and reasonFailedEvict report the outcome of an
+	// eviction (podRemovalPolicy Evict).
+	reasonSuccessfulEvict = "SuccessfulEvict"
+	reasonFailedEvict     = "FailedEvict"
 )
 
 // petControlInterface performs the writes on pets: their pods and claims.
@@ -70,6 +79,9 @@ type petControlInterface interface {
 	// DeletePet deletes the pet's pod (gracefully). A pod that is already
 	// gone is not an error.
 	DeletePet(ctx context.Context, set *appsv1alpha1.PetSet, pod *v1.Pod) error
+	// EvictPet is DeletePet through the Eviction API: a refusal by a
+	// PodDisruptionBudget is an error wrapping errEvictionBlocked.
+	EvictPet(ctx context.Context, set *appsv1alpha1.PetSet, pod *v1.Pod) error
 	// AdoptPet makes set the controller of the orphan pod.
 	AdoptPet(ctx context.Context, set *appsv1alpha1.PetSet, pod *v1.Pod) error
 	// RestoreIdentity puts the pet name and ordinal labels back on pod.
@@ -87,6 +99,13 @@ type petControlInterface interface {
 	// PetClaimsAreStale reports whether a claim of the pet to create is
 	// still owned by an earlier pod of its name.
 	PetClaimsAreStale(set *appsv1alpha1.PetSet, ordinal int) (bool, error)
+
+	// GetPetClaim returns, from the cache, the claim of the pet with the
+	// given ordinal from the claim template named template; nil when it
+	// does not exist.
+	GetPetClaim(set *appsv1alpha1.PetSet, template string, ordinal int) (*v1.PersistentVolumeClaim, error)
+	// ExpandClaim raises the claim's storage request to request.
+	ExpandClaim(ctx context.Context, set *appsv1alpha1.PetSet, claim *v1.PersistentVolumeClaim, request resource.Quantity) error
 }
 
 // petObjectManager is the API seam of the pet control: writes go to the API
@@ -99,6 +118,9 @@ type petObjectManager interface {
 	// DeletePod deletes the pod, with its UID and resourceVersion as
 	// preconditions.
 	DeletePod(ctx context.Context, pod *v1.Pod) error
+	// EvictPod evicts the pod through the Eviction API, with its UID and
+	// resourceVersion as preconditions.
+	EvictPod(ctx context.Context, pod *v1.Pod) error
 	// PatchPod applies a strategic merge patch to the pod.
 	PatchPod(ctx context.Context, namespace, name string, patch []byte) error
 	// GetClaim reads the claim from the cache.
@@ -126,9 +148,22 @@ func (om *realPetObjectManager) ReadPod(ctx context.Context, namespace, name str
 }
 
 func (om *realPetObjectManager) DeletePod(ctx context.Context, pod *v1.Pod) error {
+	return om.client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, podPreconditions(pod))
+}
+
+func (om *realPetObjectManager) EvictPod(ctx context.Context, pod *v1.Pod) error {
+	opts := podPreconditions(pod)
+	return om.client.PolicyV1().Evictions(pod.Namespace).Evict(ctx, &policyv1.Eviction{
+		ObjectMeta:    metav1.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace},
+		DeleteOptions: &opts,
+	})
+}
+
+// podPreconditions are the options of a deletion that applies only to the
+// pod as it was read: the same UID and resourceVersion.
+func podPreconditions(pod *v1.Pod) metav1.DeleteOptions {
 	uid, rv := pod.UID, pod.ResourceVersion
-	opts := metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv}}
-	return om.client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, opts)
+	return metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv}}
 }
 
 func (om *realPetObjectManager) PatchPod(ctx context.Context, namespace, name string, patch []byte) error {
@@ -382,6 +417,17 @@ func (pc *realPetControl) LabelRevision(ctx context.Context, set *appsv1alpha1.P
 // deletion the cache has not shown yet), replaced or changed meanwhile is
 // not deleted. Such a change is an error, and the PetSet is evaluated again.
 func (pc *realPetControl) DeletePet(ctx context.Context, set *appsv1alpha1.PetSet, pod *v1.Pod) error {
+	return pc.removePet(ctx, set, pod, false)
+}
+
+func (pc *realPetControl) EvictPet(ctx context.Context, set *appsv1alpha1.PetSet, pod *v1.Pod) error {
+	return pc.removePet(ctx, set, pod, true)
+}
+
+// removePet deletes or evicts the pet's pod, as it is on the server: a pod
+// that was replaced or released since the decision is left alone
+// (errReevaluate), as is one that is already terminating.
+func (pc *realPetControl) removePet(ctx context.Context, set *appsv1alpha1.PetSet, pod *v1.Pod, evict bool) error {
 	logger := klog.FromContext(ctx)
 	live, err := pc.objects.ReadPod(ctx, pod.Namespace, pod.Name)
 	switch {
@@ -401,22 +447,102 @@ func (pc *realPetControl) DeletePet(ctx context.Context, set *appsv1alpha1.PetSe
 		pc.expectations.expectDelete(keyOf(set), live.Name, live.UID)
 		return nil
 	}
-	err = pc.objects.DeletePod(ctx, live)
+	verb := "delete"
+	if evict {
+		verb = "evict"
+		err = pc.objects.EvictPod(ctx, live)
+	} else {
+		err = pc.objects.DeletePod(ctx, live)
+	}
 	switch {
 	case apierrors.IsNotFound(err):
 		logger.V(4).Info("Pet already deleted", "petSet", klog.KObj(set), "pod", klog.KObj(pod))
 		return nil
+	case evict && apierrors.IsTooManyRequests(err):
+		budget := disruptionBudgetMessage(err)
+		logger.V(2).Info("Eviction of pet blocked by a PodDisruptionBudget", "petSet", klog.KObj(set), "pod", klog.KObj(pod), "budget", budget)
+		pc.recorder.Eventf(set, v1.EventTypeWarning, reasonEvictionBlocked,
+			"evict Pod %s in PetSet %s blocked: %s", pod.Name, set.Name, budget)
+		return &evictionBlockedError{pod: pod.Name, budget: budget}
 	case apierrors.IsConflict(err):
 		return fmt.Errorf("pod %s/%s changed before it could be deleted: %w: %w", pod.Namespace, pod.Name, err, errReevaluate)
 	case err != nil:
-		err = fmt.Errorf("delete pod %s/%s: %w", pod.Namespace, pod.Name, err)
-		pc.recordPodEvent("delete", set, pod, err)
+		err = fmt.Errorf("%s pod %s/%s: %w", verb, pod.Namespace, pod.Name, err)
+		pc.recordPodEvent(verb, set, pod, err)
 		return err
 	}
 	pc.expectations.expectDelete(keyOf(set), live.Name, live.UID)
-	logger.V(2).Info("Deleted pet", "petSet", klog.KObj(set), "pod", klog.KObj(pod))
-	pc.recordPodEvent("delete", set, pod, nil)
+	logger.V(2).Info("Removed pet", "petSet", klog.KObj(set), "pod", klog.KObj(pod), "verb", verb)
+	pc.recordPodEvent(verb, set, pod, nil)
 	return nil
+}
+
+// errEvictionBlocked marks an eviction a PodDisruptionBudget refused: the
+// PetSet is synced again, with backoff, and never deletes the pet past the
+// budget.
+var errEvictionBlocked = errors.New("a PodDisruptionBudget blocks the eviction")
+
+// evictionBlockedError is an eviction of pod that a PodDisruptionBudget
+// refused, with what the budget said; it is errEvictionBlocked.
+type evictionBlockedError struct {
+	pod, budget string
+}
+
+func (e *evictionBlockedError) Error() string {
+	return fmt.Sprintf("evict pod %s: %s: %v", e.pod, e.budget, errEvictionBlocked)
+}
+
+func (e *evictionBlockedError) Is(target error) bool { return target == errEvictionBlocked }
+
+// disruptionBudgetMessage returns what an eviction refused with 429 says of
+// the budget: the DisruptionBudget cause (which names the budget), or the
+// message.
+func disruptionBudgetMessage(err error) string {
+	if status, ok := err.(apierrors.APIStatus); ok {
+		if details := status.Status().Details; details != nil {
+			for _, cause := range details.Causes {
+				if cause.Type == policyv1.DisruptionBudgetCause && cause.Message != "" {
+					return cause.Message
+				}
+			}
+		}
+	}
+	return err.Error()
+}
+
+func (pc *realPetControl) GetPetClaim(set *appsv1alpha1.PetSet, template string, ordinal int) (*v1.PersistentVolumeClaim, error) {
+	claim, err := pc.objects.GetClaim(set.Namespace, getClaimName(set, template, ordinal))
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("get claim %s of pet %s: %w", template, getPetName(set, ordinal), err)
+	}
+	return claim, nil
+}
+
+// claimRequestPatch is a strategic merge patch of a claim's storage request;
+// the claim's UID makes it fail if the name now belongs to another claim.
+type claimRequestPatch struct {
+	Metadata struct {
+		UID types.UID `json:"uid"`
+	} `json:"metadata"`
+	Spec struct {
+		Resources struct {
+			Requests v1.ResourceList `json:"requests"`
+		} `json:"resources"`
+	} `json:"spec"`
+}
+
+func (pc *realPetControl) ExpandClaim(ctx context.Context, set *appsv1alpha1.PetSet, claim *v1.PersistentVolumeClaim, request resource.Quantity) error {
+	var patch claimRequestPatch
+	patch.Metadata.UID = claim.UID
+	patch.Spec.Resources.Requests = v1.ResourceList{v1.ResourceStorage: request}
+	raw, err := json.Marshal(patch)
+	if err != nil {
+		return fmt.Errorf("build expansion patch for claim %s/%s: %w", claim.Namespace, claim.Name, err)
+	}
+	return pc.objects.PatchClaim(ctx, claim.Namespace, claim.Name, raw)
 }
 
 // errReevaluate marks a write that was not made because the object changed
@@ -503,15 +629,21 @@ func (pc *realPetControl) recordClaimEvent(verb string, set *appsv1alpha1.PetSet
 }
 
 func successReason(verb string) string {
-	if verb == "delete" {
+	switch verb {
+	case "delete":
 		return reasonSuccessfulDelete
+	case "evict":
+		return reasonSuccessfulEvict
 	}
 	return reasonSuccessfulCreate
 }
 
 func failureReason(verb string) string {
-	if verb == "delete" {
+	switch verb {
+	case "delete":
 		return reasonFailedDelete
+	case "evict":
+		return reasonFailedEvict
 	}
 	return reasonFailedCreate
 }

@@ -19,12 +19,14 @@ package petset
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	appsv1alpha1 "github.com/petsets/api/apps/v1alpha1"
 	v1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -370,5 +372,70 @@ func TestAdoptAndReleasePatches(t *testing.T) {
 	// Releasing a pod that is gone is not an error.
 	if err := pc.ReleasePet(ctx, set, newPet(set, 5)); err != nil {
 		t.Errorf("ReleasePet of a missing pod: %v", err)
+	}
+}
+
+func TestEvictPet(t *testing.T) {
+	set := newPetSet(1)
+	pod := newPet(set, 0)
+	pod.UID = "web-0-uid"
+	pod.ResourceVersion = "7"
+	budget := &apierrors.StatusError{ErrStatus: metav1.Status{
+		Status: metav1.StatusFailure, Code: http.StatusTooManyRequests, Reason: metav1.StatusReasonTooManyRequests,
+		Message: "Cannot evict pod as it would violate the pod's disruption budget.",
+		Details: &metav1.StatusDetails{Causes: []metav1.StatusCause{{
+			Type:    policyv1.DisruptionBudgetCause,
+			Message: "The disruption budget web-pdb needs 2 healthy pods and has 1 currently",
+		}}},
+	}}
+
+	tests := []struct {
+		name        string
+		fail        error
+		wantErr     bool
+		wantBlocked bool
+		wantEvents  []string
+	}{
+		{name: "evicted",
+			wantEvents: []string{"Normal SuccessfulEvict evict Pod web-0 in PetSet web successful"}},
+		{name: "refused by a budget: blocked, named, retried", fail: budget, wantErr: true, wantBlocked: true,
+			wantEvents: []string{"Warning EvictionBlocked evict Pod web-0 in PetSet web blocked: The disruption budget web-pdb needs 2 healthy pods and has 1 currently"}},
+		{name: "failure", fail: apierrors.NewInternalError(errors.New("boom")), wantErr: true,
+			wantEvents: []string{"Warning FailedEvict evict Pod web-0 in PetSet web failed error: evict pod default/web-0: Internal error occurred: boom"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, ctx := ktesting.NewTestContext(t)
+			pc, client, _, recorder := newClientPetControl(pod.DeepCopy())
+			var eviction *policyv1.Eviction
+			client.PrependReactor("create", "pods", func(a core.Action) (bool, runtime.Object, error) {
+				if a.GetSubresource() != "eviction" {
+					return false, nil, nil
+				}
+				eviction = a.(core.CreateAction).GetObject().(*policyv1.Eviction)
+				return true, nil, tc.fail
+			})
+			client.PrependReactor("delete", "pods", func(core.Action) (bool, runtime.Object, error) {
+				t.Errorf("the pod was deleted, want it evicted")
+				return true, nil, nil
+			})
+			err := pc.EvictPet(ctx, set, pod)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("EvictPet error = %v, want error %v", err, tc.wantErr)
+			}
+			if got := errors.Is(err, errEvictionBlocked); got != tc.wantBlocked {
+				t.Errorf("EvictPet error %v: blocked by a budget = %v, want %v", err, got, tc.wantBlocked)
+			}
+			if eviction == nil || eviction.Name != pod.Name || eviction.DeleteOptions == nil {
+				t.Fatalf("eviction %+v, want one of %s with delete options", eviction, pod.Name)
+			}
+			if p := eviction.DeleteOptions.Preconditions; p == nil || p.UID == nil || *p.UID != pod.UID ||
+				p.ResourceVersion == nil || *p.ResourceVersion != pod.ResourceVersion {
+				t.Errorf("eviction without the live pod's UID and resourceVersion as preconditions: %+v", p)
+			}
+			if diff := cmp.Diff(tc.wantEvents, drain(recorder)); diff != "" {
+				t.Errorf("events (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -43,6 +43,7 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1alpha1.PetSetSpec{}.OpenAPIModelName():                                 schema_petsets_api_apps_v1alpha1_PetSetSpec(ref),
 		v1alpha1.PetSetStatus{}.OpenAPIModelName():                               schema_petsets_api_apps_v1alpha1_PetSetStatus(ref),
 		v1alpha1.PetSetUpdateStrategy{}.OpenAPIModelName():                       schema_petsets_api_apps_v1alpha1_PetSetUpdateStrategy(ref),
+		v1alpha1.PetSetVolumeClaimTemplateStatus{}.OpenAPIModelName():            schema_petsets_api_apps_v1alpha1_PetSetVolumeClaimTemplateStatus(ref),
 		v1alpha1.RollingUpdatePetSetStrategy{}.OpenAPIModelName():                schema_petsets_api_apps_v1alpha1_RollingUpdatePetSetStrategy(ref),
 		v1.ContainerResourceMetricSource{}.OpenAPIModelName():                    schema_k8sio_api_autoscaling_v1_ContainerResourceMetricSource(ref),
 		v1.ContainerResourceMetricStatus{}.OpenAPIModelName():                    schema_k8sio_api_autoscaling_v1_ContainerResourceMetricStatus(ref),
@@ -602,6 +603,13 @@ func schema_petsets_api_apps_v1alpha1_PetSetSpec(ref common.ReferenceCallback) c
 							Format:      "int32",
 						},
 					},
+					"progressDeadlineSeconds": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ProgressDeadlineSeconds is how long a rollout or a scaling may go without any pet becoming available or updated before the Progressing condition turns False with reason ProgressDeadlineExceeded. Unset, there is no deadline. It never makes the controller delete anything. Must be greater than minReadySeconds.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
 					"ordinals": {
 						SchemaProps: spec.SchemaProps{
 							Description: "Ordinals sets the ordinals the pets are numbered with. Without it they are 0..replicas-1.",
@@ -612,6 +620,22 @@ func schema_petsets_api_apps_v1alpha1_PetSetSpec(ref common.ReferenceCallback) c
 						SchemaProps: spec.SchemaProps{
 							Description: "PersistentVolumeClaimRetentionPolicy says whether the claims created from volumeClaimTemplates are deleted when the PetSet is deleted or scaled down. The default, Retain for both, is the Kubernetes 1.4 behaviour: claims are never deleted.",
 							Ref:         ref(v1alpha1.PetSetPersistentVolumeClaimRetentionPolicy{}.OpenAPIModelName()),
+						},
+					},
+					"podRemovalPolicy": {
+						SchemaProps: spec.SchemaProps{
+							Description: "PodRemovalPolicy says how rolling updates, Recreate and scale downs remove pets: Delete (the default, as apps/v1) deletes them; Evict goes through the Eviction API, so that PodDisruptionBudgets are respected: a pet whose eviction a budget refuses is retried with backoff, never deleted past the budget. Pets in phase Failed or Succeeded are deleted, and the teardown of a deleted PetSet deletes its pets, under either policy.\n\nPossible enum values:\n - `\"Delete\"` deletes pets.\n - `\"Evict\"` evicts pets through the Eviction API.",
+							Type:        []string{"string"},
+							Format:      "",
+							Enum:        []interface{}{"Delete", "Evict"},
+						},
+					},
+					"volumeClaimUpdatePolicy": {
+						SchemaProps: spec.SchemaProps{
+							Description: "VolumeClaimUpdatePolicy says when a change of a claim template's storage request reaches the claims (a request may grow, never shrink; a template's labels and annotations may change too): OnClaimDelete (the default) applies it to the claims created from then on; InPlace also updates every existing claim, from the highest ordinal down, each after the previous one has reached its new capacity.\n\nPossible enum values:\n - `\"InPlace\"` expands existing claims to the template's request.\n - `\"OnClaimDelete\"` leaves existing claims as they are: a claim gets the template's request when it is created again.",
+							Type:        []string{"string"},
+							Format:      "",
+							Enum:        []interface{}{"InPlace", "OnClaimDelete"},
 						},
 					},
 				},
@@ -717,12 +741,33 @@ func schema_petsets_api_apps_v1alpha1_PetSetStatus(ref common.ReferenceCallback)
 							},
 						},
 					},
+					"volumeClaimTemplates": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-map-keys": []interface{}{
+									"templateName",
+								},
+								"x-kubernetes-list-type": "map",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "VolumeClaimTemplates reports, per claim template, how many claims of the pets exist and how many have reached the template's storage request.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.PetSetVolumeClaimTemplateStatus{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
 				},
 				Required: []string{"replicas"},
 			},
 		},
 		Dependencies: []string{
-			metav1.Condition{}.OpenAPIModelName()},
+			v1alpha1.PetSetVolumeClaimTemplateStatus{}.OpenAPIModelName(), metav1.Condition{}.OpenAPIModelName()},
 	}
 }
 
@@ -755,6 +800,44 @@ func schema_petsets_api_apps_v1alpha1_PetSetUpdateStrategy(ref common.ReferenceC
 	}
 }
 
+func schema_petsets_api_apps_v1alpha1_PetSetVolumeClaimTemplateStatus(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "PetSetVolumeClaimTemplateStatus is the state of the claims of one claim template.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"templateName": {
+						SchemaProps: spec.SchemaProps{
+							Description: "TemplateName is the name of the claim template.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"claims": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Claims is how many pets in range have their claim of the template.",
+							Default:     0,
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"claimsAtSize": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ClaimsAtSize is how many of those claims have a capacity of at least the template's storage request.",
+							Default:     0,
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+				},
+				Required: []string{"templateName", "claims", "claimsAtSize"},
+			},
+		},
+	}
+}
+
 func schema_petsets_api_apps_v1alpha1_RollingUpdatePetSetStrategy(ref common.ReferenceCallback) common.OpenAPIDefinition {
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
@@ -773,6 +856,14 @@ func schema_petsets_api_apps_v1alpha1_RollingUpdatePetSetStrategy(ref common.Ref
 						SchemaProps: spec.SchemaProps{
 							Description: "MaxUnavailable is how many pets may be unavailable at once during a rolling update, counting pets that are already unavailable: a number of at least 1, or a percentage of spec.replicas, rounded down with a minimum of 1. Defaults to 1.",
 							Ref:         ref(intstr.IntOrString{}.OpenAPIModelName()),
+						},
+					},
+					"unhealthyPodPolicy": {
+						SchemaProps: spec.SchemaProps{
+							Description: "UnhealthyPodPolicy says what a rolling update does with a pet that is unavailable and runs a revision other than the update revision: Wait (the default, as apps/v1) waits for it to become available; ReplaceOldRevision replaces it at once, without using the maxUnavailable budget, under either pod management policy, so that a rollout stuck on a broken template recovers once the template is fixed. A pet that runs the update revision is never replaced for being unhealthy, nor is a pet below the partition or one paused by pod.alpha.kubernetes.io/initialized=false.\n\nPossible enum values:\n - `\"ReplaceOldRevision\"` replaces an unavailable pet of an older revision at once.\n - `\"Wait\"` waits for an unavailable pet to become available, as apps/v1 does under OrderedReady.",
+							Type:        []string{"string"},
+							Format:      "",
+							Enum:        []interface{}{"ReplaceOldRevision", "Wait"},
 						},
 					},
 				},

@@ -61,6 +61,9 @@ func SetDefaults_PetSet(obj *appsv1alpha1.PetSet) {
 		if strategy.RollingUpdate.MaxUnavailable == nil {
 			strategy.RollingUpdate.MaxUnavailable = new(intstr.FromInt32(1))
 		}
+		if strategy.RollingUpdate.UnhealthyPodPolicy == "" {
+			strategy.RollingUpdate.UnhealthyPodPolicy = appsv1alpha1.WaitUnhealthyPodPolicy
+		}
 	}
 	if obj.Spec.RevisionHistoryLimit == nil {
 		obj.Spec.RevisionHistoryLimit = new(int32(10))
@@ -79,6 +82,12 @@ func SetDefaults_PetSet(obj *appsv1alpha1.PetSet) {
 	}
 	if policy.WhenScaled == "" {
 		policy.WhenScaled = appsv1alpha1.RetainPersistentVolumeClaimRetentionPolicyType
+	}
+	if obj.Spec.PodRemovalPolicy == "" {
+		obj.Spec.PodRemovalPolicy = appsv1alpha1.DeletePodRemovalPolicy
+	}
+	if obj.Spec.VolumeClaimUpdatePolicy == "" {
+		obj.Spec.VolumeClaimUpdatePolicy = appsv1alpha1.OnClaimDeleteVolumeClaimUpdatePolicy
 	}
 }
 

@@ -169,18 +169,18 @@ func TestSetObjectDefaultsUpdateStrategy(t *testing.T) {
 		want:      appsv1alpha1.PetSetUpdateStrategy{Type: appsv1alpha1.OnDeletePetSetStrategyType},
 		wantLimit: ten,
 	}, {
-		name:     "RollingUpdate alone gets partition 0 and maxUnavailable 1",
+		name:     "RollingUpdate alone gets partition 0, maxUnavailable 1 and unhealthyPodPolicy Wait",
 		strategy: appsv1alpha1.PetSetUpdateStrategy{Type: appsv1alpha1.RollingUpdatePetSetStrategyType},
 		want: appsv1alpha1.PetSetUpdateStrategy{Type: appsv1alpha1.RollingUpdatePetSetStrategyType,
-			RollingUpdate: &appsv1alpha1.RollingUpdatePetSetStrategy{Partition: &zero, MaxUnavailable: &one}},
+			RollingUpdate: &appsv1alpha1.RollingUpdatePetSetStrategy{Partition: &zero, MaxUnavailable: &one, UnhealthyPodPolicy: appsv1alpha1.WaitUnhealthyPodPolicy}},
 		wantLimit: ten,
 	}, {
 		name: "explicit values are kept",
 		strategy: appsv1alpha1.PetSetUpdateStrategy{Type: appsv1alpha1.RollingUpdatePetSetStrategyType,
-			RollingUpdate: &appsv1alpha1.RollingUpdatePetSetStrategy{Partition: &three, MaxUnavailable: &half}},
+			RollingUpdate: &appsv1alpha1.RollingUpdatePetSetStrategy{Partition: &three, MaxUnavailable: &half, UnhealthyPodPolicy: appsv1alpha1.ReplaceOldRevisionUnhealthyPodPolicy}},
 		historyLimit: &zero,
 		want: appsv1alpha1.PetSetUpdateStrategy{Type: appsv1alpha1.RollingUpdatePetSetStrategyType,
-			RollingUpdate: &appsv1alpha1.RollingUpdatePetSetStrategy{Partition: &three, MaxUnavailable: &half}},
+			RollingUpdate: &appsv1alpha1.RollingUpdatePetSetStrategy{Partition: &three, MaxUnavailable: &half, UnhealthyPodPolicy: appsv1alpha1.ReplaceOldRevisionUnhealthyPodPolicy}},
 		wantLimit: zero,
 	}, {
 		name:      "Recreate gets no rollingUpdate",

@@ -53,7 +53,7 @@ import (
 
 // ForbiddenUpdateMessage is the detail of the errors refusing a change to a
 // part of the spec that is fixed once the PetSet exists.
-const ForbiddenUpdateMessage = "updates to petset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy', 'minReadySeconds' and 'revisionHistoryLimit' are forbidden"
+const ForbiddenUpdateMessage = "updates to petset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy', 'minReadySeconds', 'progressDeadlineSeconds', 'podRemovalPolicy', 'volumeClaimUpdatePolicy', 'revisionHistoryLimit' and the claim templates' storage requests, labels and annotations are forbidden"
 
 // ValidatePetSetName checks the name of a PetSet. It must be a DNS-1123
 // label: it is the stem of the pets' pod names and host names. Prefix
@@ -271,11 +271,34 @@ func validatePetSetSpec(spec, oldSpec *apps.PetSetSpec, fldPath *field.Path) fie
 			fmt.Sprintf("must be '%s' or '%s'", apps.OrderedReadyPodManagement, apps.ParallelPodManagement)))
 	}
 	allErrs = append(allErrs, apimachineryvalidation.ValidateNonnegativeField(int64(spec.MinReadySeconds), fldPath.Child("minReadySeconds"))...)
+	if d := spec.ProgressDeadlineSeconds; d != nil {
+		path := fldPath.Child("progressDeadlineSeconds")
+		switch {
+		case *d <= 0:
+			allErrs = append(allErrs, field.Invalid(path, *d, "must be greater than 0"))
+		case *d <= spec.MinReadySeconds:
+			allErrs = append(allErrs, field.Invalid(path, *d, "must be greater than minReadySeconds"))
+		}
+	}
 	allErrs = append(allErrs, validateOrdinals(spec, fldPath.Child("ordinals", "start"))...)
 	if policy := spec.PersistentVolumeClaimRetentionPolicy; policy != nil {
 		policyPath := fldPath.Child("persistentVolumeClaimRetentionPolicy")
 		allErrs = append(allErrs, validateRetentionPolicyType(policy.WhenDeleted, policyPath.Child("whenDeleted"))...)
 		allErrs = append(allErrs, validateRetentionPolicyType(policy.WhenScaled, policyPath.Child("whenScaled"))...)
+	}
+	switch spec.VolumeClaimUpdatePolicy {
+	case "", apps.OnClaimDeleteVolumeClaimUpdatePolicy, apps.InPlaceVolumeClaimUpdatePolicy:
+		// Empty means the default, OnClaimDelete.
+	default:
+		allErrs = append(allErrs, field.NotSupported(fldPath.Child("volumeClaimUpdatePolicy"), spec.VolumeClaimUpdatePolicy,
+			[]string{string(apps.OnClaimDeleteVolumeClaimUpdatePolicy), string(apps.InPlaceVolumeClaimUpdatePolicy)}))
+	}
+	switch spec.PodRemovalPolicy {
+	case "", apps.DeletePodRemovalPolicy, apps.EvictPodRemovalPolicy:
+		// Empty means the default, Delete.
+	default:
+		allErrs = append(allErrs, field.NotSupported(fldPath.Child("podRemovalPolicy"), spec.PodRemovalPolicy,
+			[]string{string(apps.DeletePodRemovalPolicy), string(apps.EvictPodRemovalPolicy)}))
 	}
 	return allErrs
 }
@@ -322,10 +345,17 @@ var supportedUpdateStrategies = []string{
 	string(apps.RecreatePetSetStrategyType),
 }
 
+// supportedUnhealthyPodPolicies are the values of
+// spec.updateStrategy.rollingUpdate.unhealthyPodPolicy.
+var supportedUnhealthyPodPolicies = []string{
+	string(apps.WaitUnhealthyPodPolicy),
+	string(apps.ReplaceOldRevisionUnhealthyPodPolicy),
+}
+
 // validateUpdateStrategy checks spec.updateStrategy: a known type (empty
 // means the default, OnDelete), rollingUpdate only with RollingUpdate, a
 // partition >= 0 and a maxUnavailable that is a number >= 1 or a percentage
-// between 1% and 100%, as apps/v1 requires.
+// between 1% and 100%, as apps/v1 requires, and a known unhealthyPodPolicy.
 func validateUpdateStrategy(strategy *apps.PetSetUpdateStrategy, fldPath *field.Path) field.ErrorList {
 	var allErrs field.ErrorList
 	switch strategy.Type {
@@ -342,6 +372,11 @@ func validateUpdateStrategy(strategy *apps.PetSetUpdateStrategy, fldPath *field.
 			}
 			if ru.MaxUnavailable != nil {
 				allErrs = append(allErrs, validateMaxUnavailable(ru.MaxUnavailable, ruPath.Child("maxUnavailable"))...)
+			}
+			switch ru.UnhealthyPodPolicy {
+			case "", apps.WaitUnhealthyPodPolicy, apps.ReplaceOldRevisionUnhealthyPodPolicy:
+			default:
+				allErrs = append(allErrs, field.NotSupported(ruPath.Child("unhealthyPodPolicy"), ru.UnhealthyPodPolicy, supportedUnhealthyPodPolicies))
 			}
 		}
 	default:
@@ -529,8 +564,9 @@ func claimVolume(name string) corev1.Volume {
 // validatePetSetSpecUpdate refuses, as apps/v1 does for StatefulSets, every
 // change of the spec but those of spec.replicas, spec.ordinals,
 // spec.template, spec.updateStrategy,
-// spec.persistentVolumeClaimRetentionPolicy, spec.minReadySeconds and
-// spec.revisionHistoryLimit, naming each changed field.
+// spec.persistentVolumeClaimRetentionPolicy, spec.minReadySeconds,
+// spec.podRemovalPolicy and spec.revisionHistoryLimit, naming each changed
+// field.
 func validatePetSetSpecUpdate(spec, oldSpec *apps.PetSetSpec, fldPath *field.Path) field.ErrorList {
 	var allErrs field.ErrorList
 	if podManagementPolicyOf(spec) != podManagementPolicyOf(oldSpec) {
@@ -542,10 +578,47 @@ func validatePetSetSpecUpdate(spec, oldSpec *apps.PetSetSpec, fldPath *field.Pat
 	if !apiequality.Semantic.DeepEqual(spec.Selector, oldSpec.Selector) {
 		allErrs = append(allErrs, field.Forbidden(fldPath.Child("selector"), ForbiddenUpdateMessage))
 	}
-	if !apiequality.Semantic.DeepEqual(spec.VolumeClaimTemplates, oldSpec.VolumeClaimTemplates) {
-		allErrs = append(allErrs, field.Forbidden(fldPath.Child("volumeClaimTemplates"), ForbiddenUpdateMessage))
+	allErrs = append(allErrs, validateClaimTemplatesUpdate(spec.VolumeClaimTemplates, oldSpec.VolumeClaimTemplates, fldPath.Child("volumeClaimTemplates"))...)
+	return allErrs
+}
+
+// validateClaimTemplatesUpdate allows a claim template's storage request to
+// grow (never to shrink) and its labels and annotations to change; any other
+// change of the claim templates, adding or removing one included, is
+// refused, naming the template (or the list, when their number changed).
+func validateClaimTemplatesUpdate(claims, oldClaims []corev1.PersistentVolumeClaim, fldPath *field.Path) field.ErrorList {
+	if len(claims) != len(oldClaims) {
+		return field.ErrorList{field.Forbidden(fldPath, ForbiddenUpdateMessage)}
+	}
+	var allErrs field.ErrorList
+	for i := range claims {
+		path := fldPath.Index(i)
+		request, oldRequest := claims[i].Spec.Resources.Requests[corev1.ResourceStorage], oldClaims[i].Spec.Resources.Requests[corev1.ResourceStorage]
+		if request.Cmp(oldRequest) < 0 {
+			allErrs = append(allErrs, field.Forbidden(path.Child("spec", "resources", "requests").Key(string(corev1.ResourceStorage)),
+				fmt.Sprintf("a claim template's storage request may grow, never shrink (from %s)", oldRequest.String())))
+		}
+		if !apiequality.Semantic.DeepEqual(claimTemplateFixedPart(&claims[i]), claimTemplateFixedPart(&oldClaims[i])) {
+			allErrs = append(allErrs, field.Forbidden(path, ClaimTemplateUpdateMessage))
+		}
 	}
 	return allErrs
+}
+
+// ClaimTemplateUpdateMessage is the detail of the refusal of a change of a
+// claim template beyond what may change.
+const ClaimTemplateUpdateMessage = "updates to a claim template may only grow its storage request or change its labels and annotations"
+
+// claimTemplateFixedPart returns a copy of claim without what may change:
+// its labels, annotations and storage request.
+func claimTemplateFixedPart(claim *corev1.PersistentVolumeClaim) *corev1.PersistentVolumeClaim {
+	fixed := claim.DeepCopy()
+	fixed.Labels, fixed.Annotations = nil, nil
+	delete(fixed.Spec.Resources.Requests, corev1.ResourceStorage)
+	if len(fixed.Spec.Resources.Requests) == 0 {
+		fixed.Spec.Resources.Requests = nil
+	}
+	return fixed
 }
 
 // podManagementPolicyOf returns the policy of spec, the default

@@ -261,6 +261,28 @@ func TestValidatePetSet(t *testing.T) {
 		},
 		want: []fieldError{{field.ErrorTypeInvalid, "spec.updateStrategy.rollingUpdate.maxUnavailable"}},
 	}, {
+		name: "unknown unhealthyPodPolicy",
+		mutate: func(p *appsv1alpha1.PetSet) {
+			p.Spec.UpdateStrategy = appsv1alpha1.PetSetUpdateStrategy{Type: appsv1alpha1.RollingUpdatePetSetStrategyType,
+				RollingUpdate: &appsv1alpha1.RollingUpdatePetSetStrategy{UnhealthyPodPolicy: "Delete"}}
+		},
+		want: []fieldError{{field.ErrorTypeNotSupported, "spec.updateStrategy.rollingUpdate.unhealthyPodPolicy"}},
+	}, {
+		name:   "zero progressDeadlineSeconds",
+		mutate: func(p *appsv1alpha1.PetSet) { p.Spec.ProgressDeadlineSeconds = new(int32(0)) },
+		want:   []fieldError{{field.ErrorTypeInvalid, "spec.progressDeadlineSeconds"}},
+	}, {
+		name: "progressDeadlineSeconds not above minReadySeconds",
+		mutate: func(p *appsv1alpha1.PetSet) {
+			p.Spec.MinReadySeconds = 30
+			p.Spec.ProgressDeadlineSeconds = new(int32(30))
+		},
+		want: []fieldError{{field.ErrorTypeInvalid, "spec.progressDeadlineSeconds"}},
+	}, {
+		name:   "unknown podRemovalPolicy",
+		mutate: func(p *appsv1alpha1.PetSet) { p.Spec.PodRemovalPolicy = "Drain" },
+		want:   []fieldError{{field.ErrorTypeNotSupported, "spec.podRemovalPolicy"}},
+	}, {
 		name:   "negative revisionHistoryLimit",
 		mutate: func(p *appsv1alpha1.PetSet) { p.Spec.RevisionHistoryLimit = new(int32(-1)) },
 		want:   []fieldError{{field.ErrorTypeInvalid, "spec.revisionHistoryLimit"}},
@@ -635,11 +657,37 @@ func TestValidatePetSetUpdate(t *testing.T) {
 			p.Spec.Template.Annotations[appsv1alpha1.PetSetInitAnnotation] = "false"
 		},
 	}, {
-		name: "volumeClaimTemplates",
+		name: "a claim template's storage request grows",
 		mutate: func(p *appsv1alpha1.PetSet) {
 			p.Spec.VolumeClaimTemplates[0].Spec.Resources.Requests[corev1.ResourceStorage] = resource.MustParse("2Gi")
 		},
-		want: []fieldError{forbidden("spec.volumeClaimTemplates")},
+	}, {
+		name: "a claim template's storage request shrinks",
+		mutate: func(p *appsv1alpha1.PetSet) {
+			p.Spec.VolumeClaimTemplates[0].Spec.Resources.Requests[corev1.ResourceStorage] = resource.MustParse("512Mi")
+		},
+		want: []fieldError{forbidden("spec.volumeClaimTemplates[0].spec.resources.requests[storage]")},
+	}, {
+		name: "a claim template's labels and annotations change",
+		mutate: func(p *appsv1alpha1.PetSet) {
+			p.Spec.VolumeClaimTemplates[0].Labels = map[string]string{"tier": "data"}
+			p.Spec.VolumeClaimTemplates[0].Annotations = map[string]string{"backup": "daily"}
+		},
+	}, {
+		name: "a claim template's access modes change, its request shrinks: each named",
+		mutate: func(p *appsv1alpha1.PetSet) {
+			p.Spec.VolumeClaimTemplates[0].Spec.AccessModes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany}
+			p.Spec.VolumeClaimTemplates[0].Spec.Resources.Requests[corev1.ResourceStorage] = resource.MustParse("512Mi")
+		},
+		want: []fieldError{
+			forbidden("spec.volumeClaimTemplates[0].spec.resources.requests[storage]"),
+			forbidden("spec.volumeClaimTemplates[0]"),
+		},
+	}, {
+		name: "volumeClaimUpdatePolicy",
+		mutate: func(p *appsv1alpha1.PetSet) {
+			p.Spec.VolumeClaimUpdatePolicy = appsv1alpha1.InPlaceVolumeClaimUpdatePolicy
+		},
 	}, {
 		name: "added volumeClaimTemplate",
 		mutate: func(p *appsv1alpha1.PetSet) {
@@ -711,6 +759,12 @@ func TestValidatePetSetUpdate(t *testing.T) {
 			p.Spec.PersistentVolumeClaimRetentionPolicy.WhenScaled = appsv1alpha1.DeletePersistentVolumeClaimRetentionPolicyType
 		},
 	}, {
+		name:   "progressDeadlineSeconds",
+		mutate: func(p *appsv1alpha1.PetSet) { p.Spec.ProgressDeadlineSeconds = new(int32(600)) },
+	}, {
+		name:   "podRemovalPolicy",
+		mutate: func(p *appsv1alpha1.PetSet) { p.Spec.PodRemovalPolicy = appsv1alpha1.EvictPodRemovalPolicy },
+	}, {
 		name:   "ordinals removed",
 		mutate: func(p *appsv1alpha1.PetSet) { p.Spec.Ordinals = nil },
 	}, {
@@ -729,13 +783,13 @@ func TestValidatePetSetUpdate(t *testing.T) {
 		mutate: func(p *appsv1alpha1.PetSet) { p.Spec.MinReadySeconds = -5 },
 		want:   []fieldError{{field.ErrorTypeInvalid, "spec.minReadySeconds"}},
 	}, {
-		name: "claim template labels (each immutable path is named)",
+		name: "claim template storage class and selector (each immutable path is named)",
 		mutate: func(p *appsv1alpha1.PetSet) {
-			p.Spec.VolumeClaimTemplates[0].Labels = map[string]string{"tier": "data"}
+			p.Spec.VolumeClaimTemplates[0].Spec.StorageClassName = new("fast")
 			p.Spec.Selector.MatchLabels["tier"] = "web"
 			p.Spec.Template.Labels["tier"] = "web"
 		},
-		want: []fieldError{forbidden("spec.selector"), forbidden("spec.volumeClaimTemplates")},
+		want: []fieldError{forbidden("spec.selector"), forbidden("spec.volumeClaimTemplates[0]")},
 	}, {
 		name:   "changed container made invalid",
 		mutate: func(p *appsv1alpha1.PetSet) { container(p).Image = "" },
@@ -835,7 +889,7 @@ func TestPetSetSpecFieldsCovered(t *testing.T) {
 		names = append(names, specType.Field(i).Name)
 	}
 	want := []string{"Replicas", "Selector", "Template", "VolumeClaimTemplates", "ServiceName", "UpdateStrategy", "RevisionHistoryLimit",
-		"PodManagementPolicy", "MinReadySeconds", "Ordinals", "PersistentVolumeClaimRetentionPolicy"}
+		"PodManagementPolicy", "MinReadySeconds", "ProgressDeadlineSeconds", "Ordinals", "PersistentVolumeClaimRetentionPolicy", "PodRemovalPolicy", "VolumeClaimUpdatePolicy"}
 	if diff := cmp.Diff(want, names); diff != "" {
 		t.Errorf("the PetSet spec fields changed; update validatePetSetSpecUpdate (-known +current):\n%s", diff)
 	}
@@ -1272,7 +1326,6 @@ func TestValidatePetSetUpdateRatchetsReservedLabelKeys(t *testing.T) {
 			p.Spec.VolumeClaimTemplates[0].Labels[appsv1alpha1.PetSetClaimSetLabel] = "web"
 		},
 		want: []fieldError{
-			fixed("spec.volumeClaimTemplates"),
 			reservedError("spec.volumeClaimTemplates[0].metadata.labels[apps.petsets.io/petset]"),
 		},
 	}, {

@@ -408,11 +408,16 @@ func TestValidateUpdate(t *testing.T) {
 		},
 		want: []fieldError{forbidden("spec.selector")},
 	}, {
-		name: "changing the claim templates is forbidden at spec.volumeClaimTemplates",
+		name: "growing a claim template's request is allowed",
 		mutate: func(p *apps.PetSet) {
 			p.Spec.VolumeClaimTemplates[0].Spec.Resources.Requests[corev1.ResourceStorage] = resource.MustParse("2Gi")
 		},
-		want: []fieldError{forbidden("spec.volumeClaimTemplates")},
+	}, {
+		name: "changing a claim template otherwise is forbidden at spec.volumeClaimTemplates[0]",
+		mutate: func(p *apps.PetSet) {
+			p.Spec.VolumeClaimTemplates[0].Spec.VolumeMode = new(corev1.PersistentVolumeBlock)
+		},
+		want: []fieldError{forbidden("spec.volumeClaimTemplates[0]")},
 	}, {
 		name:   "changing the template's annotations is allowed",
 		mutate: func(p *apps.PetSet) { p.Spec.Template.Annotations["pod.alpha.kubernetes.io/initialized"] = "false" },
@@ -468,7 +473,8 @@ func TestValidateUpdate(t *testing.T) {
 				t.Errorf("ValidateUpdate (-want +got):\n%s\nerrors: %v", diff, errs.ToAggregate())
 			}
 			for _, err := range errs {
-				if err.Type == field.ErrorTypeForbidden && !strings.Contains(err.Detail, validation.ForbiddenUpdateMessage) {
+				if err.Type == field.ErrorTypeForbidden && !strings.Contains(err.Detail, validation.ForbiddenUpdateMessage) &&
+					!strings.Contains(err.Detail, validation.ClaimTemplateUpdateMessage) {
 					t.Errorf("forbidden error %q does not explain what may change", err.Error())
 				}
 			}

@@ -46,6 +46,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &appsv1alpha1.PetSetStatusApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("PetSetUpdateStrategy"):
 		return &appsv1alpha1.PetSetUpdateStrategyApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("PetSetVolumeClaimTemplateStatus"):
+		return &appsv1alpha1.PetSetVolumeClaimTemplateStatusApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("RollingUpdatePetSetStrategy"):
 		return &appsv1alpha1.RollingUpdatePetSetStrategyApplyConfiguration{}
 

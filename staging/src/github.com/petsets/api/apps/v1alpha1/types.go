@@ -174,6 +174,14 @@ type PetSetSpec struct {
 	// +optional
 	MinReadySeconds int32 `json:"minReadySeconds,omitempty"`
 
+	// ProgressDeadlineSeconds is how long a rollout or a scaling may go
+	// without any pet becoming available or updated before the
+	// Progressing condition turns False with reason
+	// ProgressDeadlineExceeded. Unset, there is no deadline. It never makes
+	// the controller delete anything. Must be greater than minReadySeconds.
+	// +optional
+	ProgressDeadlineSeconds *int32 `json:"progressDeadlineSeconds,omitempty"`
+
 	// Ordinals sets the ordinals the pets are numbered with. Without it
 	// they are 0..replicas-1.
 	// +optional
@@ -185,7 +193,52 @@ type PetSetSpec struct {
 	// behaviour: claims are never deleted.
 	// +optional
 	PersistentVolumeClaimRetentionPolicy *PetSetPersistentVolumeClaimRetentionPolicy `json:"persistentVolumeClaimRetentionPolicy,omitempty"`
+
+	// PodRemovalPolicy says how rolling updates, Recreate and scale downs
+	// remove pets: Delete (the default, as apps/v1) deletes them; Evict
+	// goes through the Eviction API, so that PodDisruptionBudgets are
+	// respected: a pet whose eviction a budget refuses is retried with
+	// backoff, never deleted past the budget. Pets in phase Failed or
+	// Succeeded are deleted, and the teardown of a deleted PetSet deletes
+	// its pets, under either policy.
+	// +optional
+	PodRemovalPolicy PodRemovalPolicyType `json:"podRemovalPolicy,omitempty"`
+
+	// VolumeClaimUpdatePolicy says when a change of a claim template's
+	// storage request reaches the claims (a request may grow, never shrink;
+	// a template's labels and annotations may change too):
+	// OnClaimDelete (the default) applies it to the claims created from
+	// then on; InPlace also updates every existing claim, from the highest
+	// ordinal down, each after the previous one has reached its new
+	// capacity.
+	// +optional
+	VolumeClaimUpdatePolicy VolumeClaimUpdatePolicyType `json:"volumeClaimUpdatePolicy,omitempty"`
 }
+
+// VolumeClaimUpdatePolicyType names when claim template changes reach
+// existing claims.
+// +enum
+type VolumeClaimUpdatePolicyType string
+
+const (
+	// OnClaimDeleteVolumeClaimUpdatePolicy leaves existing claims as they
+	// are: a claim gets the template's request when it is created again.
+	OnClaimDeleteVolumeClaimUpdatePolicy VolumeClaimUpdatePolicyType = "OnClaimDelete"
+	// InPlaceVolumeClaimUpdatePolicy expands existing claims to the
+	// template's request.
+	InPlaceVolumeClaimUpdatePolicy VolumeClaimUpdatePolicyType = "InPlace"
+)
+
+// PodRemovalPolicyType names how a PetSet removes pets.
+// +enum
+type PodRemovalPolicyType string
+
+const (
+	// DeletePodRemovalPolicy deletes pets.
+	DeletePodRemovalPolicy PodRemovalPolicyType = "Delete"
+	// EvictPodRemovalPolicy evicts pets through the Eviction API.
+	EvictPodRemovalPolicy PodRemovalPolicyType = "Evict"
+)
 
 // PodManagementPolicyType names how a PetSet creates and deletes its pets.
 // +enum
@@ -283,7 +336,33 @@ type RollingUpdatePetSetStrategy struct {
 	// minimum of 1. Defaults to 1.
 	// +optional
 	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
+
+	// UnhealthyPodPolicy says what a rolling update does with a pet that
+	// is unavailable and runs a revision other than the update revision:
+	// Wait (the default, as apps/v1) waits for it to become available;
+	// ReplaceOldRevision replaces it at once, without using the
+	// maxUnavailable budget, under either pod management policy, so that a
+	// rollout stuck on a broken template recovers once the template is
+	// fixed. A pet that runs the update revision is never replaced for
+	// being unhealthy, nor is a pet below the partition or one paused by
+	// pod.alpha.kubernetes.io/initialized=false.
+	// +optional
+	UnhealthyPodPolicy UnhealthyPodPolicyType `json:"unhealthyPodPolicy,omitempty"`
 }
+
+// UnhealthyPodPolicyType names what a rolling update does with unavailable
+// pets of older revisions.
+// +enum
+type UnhealthyPodPolicyType string
+
+const (
+	// WaitUnhealthyPodPolicy waits for an unavailable pet to become
+	// available, as apps/v1 does under OrderedReady.
+	WaitUnhealthyPodPolicy UnhealthyPodPolicyType = "Wait"
+	// ReplaceOldRevisionUnhealthyPodPolicy replaces an unavailable pet of
+	// an older revision at once.
+	ReplaceOldRevisionUnhealthyPodPolicy UnhealthyPodPolicyType = "ReplaceOldRevision"
+)
 
 // PetSetStatus represents the current state of a PetSet.
 type PetSetStatus struct {
@@ -337,6 +416,26 @@ type PetSetStatus struct {
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+
+	// VolumeClaimTemplates reports, per claim template, how many claims
+	// of the pets exist and how many have reached the template's storage
+	// request.
+	// +optional
+	// +listType=map
+	// +listMapKey=templateName
+	VolumeClaimTemplates []PetSetVolumeClaimTemplateStatus `json:"volumeClaimTemplates,omitempty"`
+}
+
+// PetSetVolumeClaimTemplateStatus is the state of the claims of one claim
+// template.
+type PetSetVolumeClaimTemplateStatus struct {
+	// TemplateName is the name of the claim template.
+	TemplateName string `json:"templateName"`
+	// Claims is how many pets in range have their claim of the template.
+	Claims int32 `json:"claims"`
+	// ClaimsAtSize is how many of those claims have a capacity of at least
+	// the template's storage request.
+	ClaimsAtSize int32 `json:"claimsAtSize"`
 }
 
 // PetSetAvailable is the condition type that is True when enough of a
@@ -344,6 +443,27 @@ type PetSetStatus struct {
 // rollingUpdate.maxUnavailable (under RollingUpdate; minus 0 otherwise),
 // and at least one when spec.replicas > 0.
 const PetSetAvailable = "Available"
+
+// PetSetProgressing is the condition type that says whether a PetSet's
+// rollout or scaling makes progress: True with reason RolloutInProgress or
+// ScalingInProgress while pets are replaced or added, RolloutComplete (or
+// PartitionedRolloutComplete) once done; True with reason
+// WaitingForPetDeletion (OnDelete pets of older revisions) or PetPaused (a
+// pet paused by pod.alpha.kubernetes.io/initialized=false) while the PetSet
+// waits by design; False with reason ProgressDeadlineExceeded once no pet has
+// become available or updated for spec.progressDeadlineSeconds.
+const PetSetProgressing = "Progressing"
+
+// PetSetPodRemovalBlocked is the condition type, under podRemovalPolicy
+// Evict, that is True (reason DisruptionBudget, quoting the budget) while a
+// PodDisruptionBudget refuses the eviction of a pet.
+const PetSetPodRemovalBlocked = "PodRemovalBlocked"
+
+// PetSetClaimsExpanded is the condition type, under volumeClaimUpdatePolicy
+// InPlace, that is True (reason AllClaimsAtSize) when every claim has
+// reached its template's storage request, and False with reason
+// ExpansionInProgress or ExpansionFailed otherwise.
+const PetSetClaimsExpanded = "ClaimsExpanded"
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
 

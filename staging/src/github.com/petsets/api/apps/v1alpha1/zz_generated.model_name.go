@@ -57,6 +57,11 @@ func (in PetSetUpdateStrategy) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in PetSetVolumeClaimTemplateStatus) OpenAPIModelName() string {
+	return "com.github.petsets.api.apps.v1alpha1.PetSetVolumeClaimTemplateStatus"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in RollingUpdatePetSetStrategy) OpenAPIModelName() string {
 	return "com.github.petsets.api.apps.v1alpha1.RollingUpdatePetSetStrategy"
 }

@@ -91,6 +91,12 @@ var schemaYAML = typed.YAMLObject(`types:
     - name: podManagementPolicy
       type:
         scalar: string
+    - name: podRemovalPolicy
+      type:
+        scalar: string
+    - name: progressDeadlineSeconds
+      type:
+        scalar: numeric
     - name: replicas
       type:
         scalar: numeric
@@ -118,6 +124,9 @@ var schemaYAML = typed.YAMLObject(`types:
           elementType:
             namedType: io.k8s.api.core.v1.PersistentVolumeClaim
           elementRelationship: atomic
+    - name: volumeClaimUpdatePolicy
+      type:
+        scalar: string
 - name: com.github.petsets.api.apps.v1alpha1.PetSetStatus
   map:
     fields:
@@ -157,6 +166,14 @@ var schemaYAML = typed.YAMLObject(`types:
     - name: updatedReplicas
       type:
         scalar: numeric
+    - name: volumeClaimTemplates
+      type:
+        list:
+          elementType:
+            namedType: com.github.petsets.api.apps.v1alpha1.PetSetVolumeClaimTemplateStatus
+          elementRelationship: associative
+          keys:
+          - templateName
 - name: com.github.petsets.api.apps.v1alpha1.PetSetUpdateStrategy
   map:
     fields:
@@ -166,6 +183,21 @@ var schemaYAML = typed.YAMLObject(`types:
     - name: type
       type:
         scalar: string
+- name: com.github.petsets.api.apps.v1alpha1.PetSetVolumeClaimTemplateStatus
+  map:
+    fields:
+    - name: claims
+      type:
+        scalar: numeric
+      default: 0
+    - name: claimsAtSize
+      type:
+        scalar: numeric
+      default: 0
+    - name: templateName
+      type:
+        scalar: string
+      default: ""
 - name: com.github.petsets.api.apps.v1alpha1.RollingUpdatePetSetStrategy
   map:
     fields:
@@ -175,6 +207,9 @@ var schemaYAML = typed.YAMLObject(`types:
     - name: partition
       type:
         scalar: numeric
+    - name: unhealthyPodPolicy
+      type:
+        scalar: string
 - name: io.k8s.api.autoscaling.v1.CrossVersionObjectReference
   map:
     fields:

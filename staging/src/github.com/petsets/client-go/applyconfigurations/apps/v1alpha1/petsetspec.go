@@ -75,6 +75,12 @@ type PetSetSpecApplyConfiguration struct {
 	// containers crashing, to count as available. Defaults to 0: a pet is
 	// available as soon as it is Ready.
 	MinReadySeconds *int32 `json:"minReadySeconds,omitempty"`
+	// ProgressDeadlineSeconds is how long a rollout or a scaling may go
+	// without any pet becoming available or updated before the
+	// Progressing condition turns False with reason
+	// ProgressDeadlineExceeded. Unset, there is no deadline. It never makes
+	// the controller delete anything. Must be greater than minReadySeconds.
+	ProgressDeadlineSeconds *int32 `json:"progressDeadlineSeconds,omitempty"`
 	// Ordinals sets the ordinals the pets are numbered with. Without it
 	// they are 0..replicas-1.
 	Ordinals *PetSetOrdinalsApplyConfiguration `json:"ordinals,omitempty"`
@@ -83,6 +89,22 @@ type PetSetSpecApplyConfiguration struct {
 	// scaled down. The default, Retain for both, is the Kubernetes 1.4
 	// behaviour: claims are never deleted.
 	PersistentVolumeClaimRetentionPolicy *PetSetPersistentVolumeClaimRetentionPolicyApplyConfiguration `json:"persistentVolumeClaimRetentionPolicy,omitempty"`
+	// PodRemovalPolicy says how rolling updates, Recreate and scale downs
+	// remove pets: Delete (the default, as apps/v1) deletes them; Evict
+	// goes through the Eviction API, so that PodDisruptionBudgets are
+	// respected: a pet whose eviction a budget refuses is retried with
+	// backoff, never deleted past the budget. Pets in phase Failed or
+	// Succeeded are deleted, and the teardown of a deleted PetSet deletes
+	// its pets, under either policy.
+	PodRemovalPolicy *appsv1alpha1.PodRemovalPolicyType `json:"podRemovalPolicy,omitempty"`
+	// VolumeClaimUpdatePolicy says when a change of a claim template's
+	// storage request reaches the claims (a request may grow, never shrink;
+	// a template's labels and annotations may change too):
+	// OnClaimDelete (the default) applies it to the claims created from
+	// then on; InPlace also updates every existing claim, from the highest
+	// ordinal down, each after the previous one has reached its new
+	// capacity.
+	VolumeClaimUpdatePolicy *appsv1alpha1.VolumeClaimUpdatePolicyType `json:"volumeClaimUpdatePolicy,omitempty"`
 }
 
 // PetSetSpecApplyConfiguration constructs a declarative configuration of the PetSetSpec type for use with
@@ -168,6 +190,14 @@ func (b *PetSetSpecApplyConfiguration) WithMinReadySeconds(value int32) *PetSetS
 	return b
 }
 
+// WithProgressDeadlineSeconds sets the ProgressDeadlineSeconds field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the ProgressDeadlineSeconds field is set to the value of the last call.
+func (b *PetSetSpecApplyConfiguration) WithProgressDeadlineSeconds(value int32) *PetSetSpecApplyConfiguration {
+	b.ProgressDeadlineSeconds = &value
+	return b
+}
+
 // WithOrdinals sets the Ordinals field in the declarative configuration to the given value
 // and returns the receiver, so that objects can be built by chaining "With" function invocations.
 // If called multiple times, the Ordinals field is set to the value of the last call.
@@ -181,5 +211,21 @@ func (b *PetSetSpecApplyConfiguration) WithOrdinals(value *PetSetOrdinalsApplyCo
 // If called multiple times, the PersistentVolumeClaimRetentionPolicy field is set to the value of the last call.
 func (b *PetSetSpecApplyConfiguration) WithPersistentVolumeClaimRetentionPolicy(value *PetSetPersistentVolumeClaimRetentionPolicyApplyConfiguration) *PetSetSpecApplyConfiguration {
 	b.PersistentVolumeClaimRetentionPolicy = value
+	return b
+}
+
+// WithPodRemovalPolicy sets the PodRemovalPolicy field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the PodRemovalPolicy field is set to the value of the last call.
+func (b *PetSetSpecApplyConfiguration) WithPodRemovalPolicy(value appsv1alpha1.PodRemovalPolicyType) *PetSetSpecApplyConfiguration {
+	b.PodRemovalPolicy = &value
+	return b
+}
+
+// WithVolumeClaimUpdatePolicy sets the VolumeClaimUpdatePolicy field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the VolumeClaimUpdatePolicy field is set to the value of the last call.
+func (b *PetSetSpecApplyConfiguration) WithVolumeClaimUpdatePolicy(value appsv1alpha1.VolumeClaimUpdatePolicyType) *PetSetSpecApplyConfiguration {
+	b.VolumeClaimUpdatePolicy = &value
 	return b
 }

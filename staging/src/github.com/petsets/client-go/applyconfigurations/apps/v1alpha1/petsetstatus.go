@@ -55,6 +55,10 @@ type PetSetStatusApplyConfiguration struct {
 	// Conditions are the latest observations of the PetSet's state. The
 	// condition Available is True when enough pets are available.
 	Conditions []v1.ConditionApplyConfiguration `json:"conditions,omitempty"`
+	// VolumeClaimTemplates reports, per claim template, how many claims
+	// of the pets exist and how many have reached the template's storage
+	// request.
+	VolumeClaimTemplates []PetSetVolumeClaimTemplateStatusApplyConfiguration `json:"volumeClaimTemplates,omitempty"`
 }
 
 // PetSetStatusApplyConfiguration constructs a declarative configuration of the PetSetStatus type for use with
@@ -144,6 +148,19 @@ func (b *PetSetStatusApplyConfiguration) WithConditions(values ...*v1.ConditionA
 			panic("nil value passed to WithConditions")
 		}
 		b.Conditions = append(b.Conditions, *values[i])
+	}
+	return b
+}
+
+// WithVolumeClaimTemplates adds the given value to the VolumeClaimTemplates field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the VolumeClaimTemplates field.
+func (b *PetSetStatusApplyConfiguration) WithVolumeClaimTemplates(values ...*PetSetVolumeClaimTemplateStatusApplyConfiguration) *PetSetStatusApplyConfiguration {
+	for i := range values {
+		if values[i] == nil {
+			panic("nil value passed to WithVolumeClaimTemplates")
+		}
+		b.VolumeClaimTemplates = append(b.VolumeClaimTemplates, *values[i])
 	}
 	return b
 }

@@ -19,6 +19,7 @@ limitations under the License.
 package v1alpha1
 
 import (
+	appsv1alpha1 "github.com/petsets/api/apps/v1alpha1"
 	intstr "k8s.io/apimachinery/pkg/util/intstr"
 )
 
@@ -35,6 +36,16 @@ type RollingUpdatePetSetStrategyApplyConfiguration struct {
 	// of at least 1, or a percentage of spec.replicas, rounded down with a
 	// minimum of 1. Defaults to 1.
 	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
+	// UnhealthyPodPolicy says what a rolling update does with a pet that
+	// is unavailable and runs a revision other than the update revision:
+	// Wait (the default, as apps/v1) waits for it to become available;
+	// ReplaceOldRevision replaces it at once, without using the
+	// maxUnavailable budget, under either pod management policy, so that a
+	// rollout stuck on a broken template recovers once the template is
+	// fixed. A pet that runs the update revision is never replaced for
+	// being unhealthy, nor is a pet below the partition or one paused by
+	// pod.alpha.kubernetes.io/initialized=false.
+	UnhealthyPodPolicy *appsv1alpha1.UnhealthyPodPolicyType `json:"unhealthyPodPolicy,omitempty"`
 }
 
 // RollingUpdatePetSetStrategyApplyConfiguration constructs a declarative configuration of the RollingUpdatePetSetStrategy type for use with
@@ -56,5 +67,13 @@ func (b *RollingUpdatePetSetStrategyApplyConfiguration) WithPartition(value int3
 // If called multiple times, the MaxUnavailable field is set to the value of the last call.
 func (b *RollingUpdatePetSetStrategyApplyConfiguration) WithMaxUnavailable(value intstr.IntOrString) *RollingUpdatePetSetStrategyApplyConfiguration {
 	b.MaxUnavailable = &value
+	return b
+}
+
+// WithUnhealthyPodPolicy sets the UnhealthyPodPolicy field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the UnhealthyPodPolicy field is set to the value of the last call.
+func (b *RollingUpdatePetSetStrategyApplyConfiguration) WithUnhealthyPodPolicy(value appsv1alpha1.UnhealthyPodPolicyType) *RollingUpdatePetSetStrategyApplyConfiguration {
+	b.UnhealthyPodPolicy = &value
 	return b
 }

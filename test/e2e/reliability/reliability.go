@@ -89,7 +89,7 @@ type Load struct {
 	// HeapMetric names what Heap measures.
 	HeapMetric string `json:"heapMetric"`
 	// HeapTolerance is how far above the first sample the last may be, as
-	// a fraction (0.2 for 20%).
+	// a fraction (0.2 for 20%), when Checks name the heap.
 	HeapTolerance float64 `json:"heapTolerance"`
 }
 
@@ -298,7 +298,12 @@ func renderLoad(b *strings.Builder, r Result, showRun bool, command string) {
 	if len(l.Verbs) > 0 {
 		b.WriteString("\n| verb | requests | p50 | p99 | responses |\n|---|---:|---:|---:|---|\n")
 		for _, v := range l.Verbs {
-			fmt.Fprintf(b, "| %s | %d | %s | %s | %s |\n", v.Verb, v.Requests, millis(v.P50Ms), millis(v.P99Ms), codes(v.Codes))
+			p50, p99 := millis(v.P50Ms), millis(v.P99Ms)
+			if v.P50Ms == 0 && v.P99Ms == 0 {
+				// Not timed (a watch stays open).
+				p50, p99 = "–", "–"
+			}
+			fmt.Fprintf(b, "| %s | %d | %s | %s | %s |\n", v.Verb, v.Requests, p50, p99, codes(v.Codes))
 		}
 	}
 	if len(l.Heap) > 0 {
@@ -310,7 +315,6 @@ func renderLoad(b *strings.Builder, r Result, showRun bool, command string) {
 			}
 			fmt.Fprintf(b, "| %s | %.1f | %s |\n", h.Phase, h.Bytes/(1<<20), change)
 		}
-		fmt.Fprintf(b, "\nThe last figure must be within %.0f%% of the first.\n", 100*l.HeapTolerance)
 	}
 }
 

@@ -662,7 +662,11 @@ func TestLoadPetSetsThroughTheAggregator(t *testing.T) {
 		})
 	})
 	if n := conflicts.Load(); n > 0 {
-		result.Notes = append(result.Notes, fmt.Sprintf("%d updates met a conflict (409, the controller had written the status) and were retried", n))
+		what := fmt.Sprintf("%d updates met a conflict (409, the controller had written the status) and were retried", n)
+		if n == 1 {
+			what = "1 update met a conflict (409, the controller had written the status) and was retried"
+		}
+		result.Notes = append(result.Notes, what)
 	}
 
 	// Every watch sees the deletion of each of its PetSets.

@@ -15,6 +15,9 @@
 #   make tools    build the pinned cluster binaries into _output/bin
 #   make update   regenerate generated code
 #   make verify   fail on stale generated code, untidy modules, gofmt, vet
+#   make test-chaos  the fault scenarios repeated, the load scenario at full
+#                 size; regenerates docs/reliability.md
+#   make test-load   the load scenario alone at full size
 #   make bench    run the benchmarks on a local cluster of their own, print
 #                 their figures and regenerate docs/benchmarks.md
 
@@ -105,21 +108,48 @@ test-e2e: tools
 
 # The fault scenarios of test/e2e (petset-apiserver, etcd and kube-apiserver
 # killed, stopped or restarted mid-operation, the leader of two replicas
-# killed) repeated CHAOS_ITERATIONS times, and the storage identity guard's
-# scenarios, on a local cluster of their own in _output/chaos. Writes
-# _output/chaos/reliability.jsonl and regenerates docs/reliability.md from it,
-# also when a scenario fails. test-e2e runs each scenario once.
+# killed) repeated CHAOS_ITERATIONS times, the storage identity guard's
+# scenarios and the load scenario at full size (LOAD_OBJECTS PetSets
+# created, updated and deleted through the aggregator by LOAD_CLIENTS
+# clients while LOAD_WATCHES watches stay open), on a local cluster of their
+# own in _output/chaos. Writes _output/chaos/reliability.jsonl and
+# regenerates docs/reliability.md from it, also when a scenario fails.
+# test-e2e runs each fault scenario once and the load scenario small.
 CHAOS_ITERATIONS ?= 20
 CHAOS_TIMEOUT ?= 300m
+LOAD_OBJECTS ?= 1000
+LOAD_CLIENTS ?= 20
+LOAD_WATCHES ?= 50
+CHAOS_DIR := $(ROOT)/_output/chaos
+LOAD_ENV = PETSET_LOAD_OBJECTS=$(LOAD_OBJECTS) PETSET_LOAD_CLIENTS=$(LOAD_CLIENTS) PETSET_LOAD_WATCHES=$(LOAD_WATCHES)
+LOAD_COMMAND = LOAD_OBJECTS=$(LOAD_OBJECTS) LOAD_CLIENTS=$(LOAD_CLIENTS) LOAD_WATCHES=$(LOAD_WATCHES)
 
-.PHONY: test-chaos
+.PHONY: test-chaos test-load
 test-chaos: tools
-	status=0; \
-	PETSET_E2E_DIR=$(ROOT)/_output/chaos PETSET_CHAOS_ITERATIONS=$(CHAOS_ITERATIONS) \
-	PETSET_RELIABILITY_RESULTS=$(ROOT)/_output/chaos/reliability.jsonl \
-		go test $(GO_TEST_FLAGS) -v -timeout $(CHAOS_TIMEOUT) -run '^(TestChaos|TestStorageIdentityGuard)' ./test/e2e/ || status=$$?; \
-	go run ./test/e2e/reliabilitydoc -in $(ROOT)/_output/chaos/reliability.jsonl -out $(ROOT)/docs/reliability.md \
-		-command 'make test-chaos CHAOS_ITERATIONS=$(CHAOS_ITERATIONS)'; \
+	mkdir -p $(CHAOS_DIR); status=0; \
+	PETSET_E2E_DIR=$(CHAOS_DIR) PETSET_CHAOS_ITERATIONS=$(CHAOS_ITERATIONS) $(LOAD_ENV) \
+	PETSET_RELIABILITY_RESULTS=$(CHAOS_DIR)/run.jsonl \
+		go test $(GO_TEST_FLAGS) -v -timeout $(CHAOS_TIMEOUT) -run '^(TestChaos|TestStorageIdentityGuard|TestLoad)' ./test/e2e/ || status=$$?; \
+	go run ./test/e2e/reliabilitydoc -in $(CHAOS_DIR)/run.jsonl -save $(CHAOS_DIR)/reliability.jsonl -out $(ROOT)/docs/reliability.md \
+		-command 'make test-chaos CHAOS_ITERATIONS=$(CHAOS_ITERATIONS) $(LOAD_COMMAND)'; \
+	exit $$status
+
+# The load scenario alone, at full size, on a cluster in _output/chaos. Its
+# result replaces the load section of the results of the last make
+# test-chaos (_output/chaos/reliability.jsonl) and docs/reliability.md is
+# regenerated from them; without those results the page would lack the
+# fault scenarios, so it is written to _output/chaos/reliability.md instead.
+test-load: tools
+	mkdir -p $(CHAOS_DIR); status=0; \
+	PETSET_E2E_DIR=$(CHAOS_DIR) $(LOAD_ENV) PETSET_RELIABILITY_RESULTS=$(CHAOS_DIR)/run.jsonl \
+		go test $(GO_TEST_FLAGS) -v -timeout $(CHAOS_TIMEOUT) -run '^TestLoad' ./test/e2e/ || status=$$?; \
+	page=$(ROOT)/docs/reliability.md; save=$(CHAOS_DIR)/reliability.jsonl; \
+	if [[ ! -f $$save ]]; then \
+		page=$(CHAOS_DIR)/reliability.md; save=$(CHAOS_DIR)/reliability-load.jsonl; \
+		echo "no results of make test-chaos in $(CHAOS_DIR); writing $$page, not docs/reliability.md"; \
+	fi; \
+	go run ./test/e2e/reliabilitydoc -in $(CHAOS_DIR)/reliability.jsonl -in $(CHAOS_DIR)/run.jsonl -save $$save \
+		-out $$page -command 'make test-load $(LOAD_COMMAND)'; \
 	exit $$status
 
 # The Go fuzz targets, each for FUZZTIME, one after the other. Their seed

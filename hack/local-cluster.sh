@@ -394,7 +394,7 @@ scheduler::start() {
 kwok::start() {
   local config=() stage
   for stage in node-initialize node-heartbeat-with-lease pod-ready pod-complete pod-delete \
-    pod-not-ready pod-ready-again \
+    pod-not-ready pod-ready-again pod-ready-node-back \
     pv-bind pv-delete pvc-provision pvc-resize pvc-delete; do
     config+=("--config=${KWOK_STAGES_DIR}/${stage}.yaml")
   done

@@ -37,9 +37,9 @@ import (
 // samples.
 var MemoryProcesses = []string{ProcPetSetAPIServer, ProcKubeAPIServer, ProcKubeControllerManager}
 
-// heapMetric is the Go runtime's count of bytes in in-use heap spans, as
+// HeapMetric is the Go runtime's count of bytes in in-use heap spans, as
 // every component's /metrics exports it.
-const heapMetric = "go_memstats_heap_inuse_bytes"
+const HeapMetric = "go_memstats_heap_inuse_bytes"
 
 // memValue is a process's memory at one moment, in bytes.
 type memValue struct {
@@ -165,7 +165,7 @@ func (m *memorySampler) sampleOnce(ctx context.Context) (map[string]memValue, er
 		if err != nil {
 			return nil, fmt.Errorf("reading /metrics of %s: %w", p.name, err)
 		}
-		heap, err := metricValue(body, heapMetric)
+		heap, err := MetricValue(body, HeapMetric)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p.name, err)
 		}
@@ -225,9 +225,9 @@ func readRSS(pid int) (float64, error) {
 	return 0, fmt.Errorf("pid %d has no VmRSS", pid)
 }
 
-// metricValue returns the value of an unlabelled series in a Prometheus
+// MetricValue returns the value of an unlabelled series in a Prometheus
 // text exposition.
-func metricValue(body []byte, name string) (float64, error) {
+func MetricValue(body []byte, name string) (float64, error) {
 	sc := bufio.NewScanner(bytes.NewReader(body))
 	sc.Buffer(make([]byte, 0, 64*1024), 4*1024*1024)
 	for sc.Scan() {

@@ -87,15 +87,12 @@ func chaosIterations(t testing.TB) int {
 	if *chaosIterationsFlag > 0 {
 		return *chaosIterationsFlag
 	}
-	if v := os.Getenv("PETSET_CHAOS_ITERATIONS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			t.Fatalf("PETSET_CHAOS_ITERATIONS=%q: want a positive number", v)
-		}
-		return n
-	}
-	return 1
+	return envCount(t, "PETSET_CHAOS_ITERATIONS", 1)
 }
+
+// chaosRunStart is when the test binary started: the results of one run
+// name it.
+var chaosRunStart = time.Now().UTC()
 
 var chaosResults struct {
 	once sync.Once
@@ -137,6 +134,9 @@ func chaosAppend(r *reliability.Result) error {
 	})
 	if c.err != nil {
 		return fmt.Errorf("creating %s: %w", c.path, c.err)
+	}
+	if r.Run == "" {
+		r.Run = chaosRunStart.Format(time.RFC3339)
 	}
 	b, err := json.Marshal(r)
 	if err != nil {
@@ -690,6 +690,25 @@ func TestChaosKubeAPIServerRestartKeepsThePetsAndTheControllerResumes(t *testing
 			result.Notes = append(result.Notes, fmt.Sprintf("kube-scheduler (v1.37.2) had already exited when the test restarted it "+
 				"after %d of the %d restarts (its cache found a pod on another node than it had recorded after the relist)", schedulerExits, result.Faults))
 		}
+	}()
+	defer func() {
+		// The node lifecycle controller marks the pods of the node not
+		// ready, with a NodeNotReady event each, when kwok's node lease
+		// lapsed while kube-apiserver was down.
+		events, err := cluster.Kube.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{FieldSelector: "reason=NodeNotReady"})
+		if err != nil {
+			t.Errorf("listing the NodeNotReady events of %s: %v", ns, err)
+			return
+		}
+		marked := 0
+		for _, e := range events.Items {
+			marked += max(int(e.Count), 1)
+		}
+		if marked > 0 {
+			result.Notes = append(result.Notes, fmt.Sprintf("the node lifecycle controller marked pets not ready %d times (kwok's node lease had lapsed "+
+				"while kube-apiserver was down); kwok's stage pod-ready-node-back made them ready again", marked))
+		}
+		t.Logf("NodeNotReady events of the pets: %d", marked)
 	}()
 	for i := range n {
 		t.Run(fmt.Sprintf("iteration-%d", i+1), func(t *testing.T) {

@@ -17,12 +17,8 @@ limitations under the License.
 package integration
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -32,13 +28,12 @@ import (
 	appsv1alpha1 "github.com/petsets/api/apps/v1alpha1"
 	"github.com/petsets/client-go/clientset/versioned"
 	typedv1alpha1 "github.com/petsets/client-go/clientset/versioned/typed/apps/v1alpha1"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/rest"
-	"k8s.io/utils/ptr"
+
+	"github.com/petsets/petset/test/hostile"
 )
 
 // ioTimeout bounds a single wait on the server (a watch event, ...).
@@ -69,69 +64,15 @@ func petSets(s *server, ns string) typedv1alpha1.PetSetInterface {
 	return s.Client.AppsV1alpha1().PetSets(ns)
 }
 
-// guidePetSet returns the PetSet "web" of the PetSet guide's example
-// (artifacts/examples/petset.yaml), named name: two replicas governed by
-// the Service "nginx", a template labelled app=nginx, a claim template www,
-// and no selector (the server defaults it, and the PetSet's labels, from the
-// template labels).
-func guidePetSet(name string) *appsv1alpha1.PetSet {
-	return &appsv1alpha1.PetSet{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: appsv1alpha1.PetSetSpec{
-			ServiceName: "nginx",
-			Replicas:    ptr.To[int32](2),
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{
-					Labels:      map[string]string{"app": "nginx"},
-					Annotations: map[string]string{appsv1alpha1.PetSetInitAnnotation: "true"},
-				},
-				Spec: corev1.PodSpec{
-					TerminationGracePeriodSeconds: ptr.To[int64](0),
-					Containers: []corev1.Container{{
-						Name:         "nginx",
-						Image:        "gcr.io/google_containers/nginx-slim:0.8",
-						Ports:        []corev1.ContainerPort{{ContainerPort: 80, Name: "web"}},
-						VolumeMounts: []corev1.VolumeMount{{Name: "www", MountPath: "/usr/share/nginx/html"}},
-					}},
-				},
-			},
-			VolumeClaimTemplates: []corev1.PersistentVolumeClaim{{
-				ObjectMeta: metav1.ObjectMeta{
-					Name:        "www",
-					Annotations: map[string]string{"volume.alpha.kubernetes.io/storage-class": "anything"},
-				},
-				Spec: corev1.PersistentVolumeClaimSpec{
-					AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-					Resources: corev1.VolumeResourceRequirements{
-						Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")},
-					},
-				},
-			}},
-		},
-	}
-}
+// guidePetSet returns the PetSet "web" of the PetSet guide's example,
+// named name; see hostile.GuidePetSet.
+func guidePetSet(name string) *appsv1alpha1.PetSet { return hostile.GuidePetSet(name) }
 
 // guidePetSetJSON returns guidePetSet(name) as the JSON a client sends,
 // passed through mutate (on a generic map) first.
 func guidePetSetJSON(t *testing.T, name string, mutate func(obj map[string]any)) []byte {
 	t.Helper()
-	ps := guidePetSet(name)
-	ps.APIVersion, ps.Kind = appsv1alpha1.SchemeGroupVersion.String(), "PetSet"
-	raw, err := json.Marshal(ps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var obj map[string]any
-	if err := json.Unmarshal(raw, &obj); err != nil {
-		t.Fatal(err)
-	}
-	if mutate != nil {
-		mutate(obj)
-	}
-	if raw, err = json.Marshal(obj); err != nil {
-		t.Fatal(err)
-	}
-	return raw
+	return hostile.GuidePetSetJSON(t, name, mutate)
 }
 
 // createPetSet creates ps in ns and fails the test on error.
@@ -180,34 +121,7 @@ func statusCauseFields(status metav1.Status) []string {
 }
 
 // rawResponse is the outcome of a request made without the typed client.
-type rawResponse struct {
-	Code   int
-	Header http.Header
-	Body   []byte
-}
-
-// Status decodes the body as a metav1.Status; ok is false when it is not
-// one.
-func (r rawResponse) Status() (status metav1.Status, ok bool) {
-	if err := json.Unmarshal(r.Body, &status); err != nil || status.Kind != "Status" {
-		return metav1.Status{}, false
-	}
-	return status, true
-}
-
-// Warnings returns the texts of the Warning headers of the response.
-func (r rawResponse) Warnings() []string {
-	var out []string
-	for _, h := range r.Header.Values("Warning") {
-		// 299 - "text"
-		if _, text, ok := strings.Cut(h, ` - "`); ok {
-			h = strings.TrimSuffix(text, `"`)
-			h = strings.ReplaceAll(h, `\"`, `"`)
-		}
-		out = append(out, h)
-	}
-	return out
-}
+type rawResponse = hostile.Response
 
 // doRaw sends a request to path (with its query) on the server with the
 // given config's credentials, and returns the response.
@@ -218,24 +132,7 @@ func doRaw(t *testing.T, cfg *rest.Config, method, path, contentType string, bod
 		t.Fatal(err)
 	}
 	client.Timeout = ioTimeout
-	req, err := http.NewRequestWithContext(t.Context(), method, strings.TrimSuffix(cfg.Host, "/")+path, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	respBody, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: reading the response: %v", method, path, err)
-	}
-	return rawResponse{Code: resp.StatusCode, Header: resp.Header, Body: respBody}
+	return hostile.Do(t, client, cfg.Host, method, path, contentType, "", body)
 }
 
 // collectionPath is the URL path of the PetSets of namespace ns.

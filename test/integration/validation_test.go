@@ -29,6 +29,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/petsets/petset/test/hostile"
 )
 
 // forbiddenUpdateMessage is the detail of the errors refusing a change to a
@@ -173,24 +175,12 @@ func TestUpdatesOfFixedSpecFieldsAreInvalidAndNameEachField(t *testing.T) {
 	}
 }
 
-// setPath sets obj[path...] = value in a decoded JSON object, creating the
-// maps on the way.
-func setPath(obj map[string]any, value any, path ...string) {
-	for _, p := range path[:len(path)-1] {
-		next, ok := obj[p].(map[string]any)
-		if !ok {
-			next = map[string]any{}
-			obj[p] = next
-		}
-		obj = next
-	}
-	obj[path[len(path)-1]] = value
-}
+// setPath sets obj[path...] = value in a decoded JSON object; see
+// hostile.SetPath.
+func setPath(obj map[string]any, value any, path ...string) { hostile.SetPath(obj, value, path...) }
 
 // templateSpec returns spec.template.spec of a decoded PetSet.
-func templateSpec(obj map[string]any) map[string]any {
-	return obj["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)
-}
+func templateSpec(obj map[string]any) map[string]any { return hostile.TemplateSpec(obj) }
 
 func TestBadRequestsAreRefusedWithClientErrors(t *testing.T) {
 	t.Parallel()

@@ -20,6 +20,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestRenderSummarizesEveryResultReadFromJSONLines(t *testing.T) {
@@ -68,5 +70,58 @@ func TestReadNamesTheLineThatIsNoResult(t *testing.T) {
 	_, err := Read(strings.NewReader("{\"scenario\":\"x\"}\nnot json\n"))
 	if err == nil || !strings.Contains(err.Error(), "line 2") {
 		t.Fatalf("Read error %v, want one naming line 2", err)
+	}
+}
+
+func TestMergeReplacesTheResultsOfTheTestsRunAgainAndKeepsTheOthers(t *testing.T) {
+	older := []Result{
+		{Test: "TestA", Scenario: "a", Run: "r1", Outcome: Failed},
+		{Test: "TestB", Scenario: "b", Run: "r1", Outcome: Passed},
+	}
+	newer := []Result{
+		{Test: "TestA", Scenario: "a", Run: "r2", Outcome: Passed},
+		{Test: "TestC", Scenario: "c", Run: "r2", Outcome: Passed},
+	}
+	want := []Result{newer[0], older[1], newer[1]}
+	if diff := cmp.Diff(want, Merge(older, newer)); diff != "" {
+		t.Errorf("Merge (-want +got):\n%s", diff)
+	}
+}
+
+func TestRenderShowsTheLoadScenarioAndEachRun(t *testing.T) {
+	in := []Result{
+		{Test: "TestA", Scenario: "etcd killed", During: []string{"scale 0→5"}, Iterations: 1, Faults: 2, Outcome: Passed,
+			Seconds: 60, Time: "2026-01-01T00:00:00Z", Run: "2026-01-01T00:00:00Z", Command: "make test-chaos"},
+		{Test: "TestLoad", Scenario: "load", Outcome: Passed, Seconds: 200, Time: "2026-01-02T00:00:00Z", Run: "2026-01-02T00:00:00Z",
+			Checks: []string{"no 5xx"},
+			Load: &Load{Objects: 1000, Clients: 20, Watches: 50, WatchEvents: 4000, HeapMetric: "go_memstats_heap_inuse_bytes", HeapTolerance: 0.2,
+				Verbs: []VerbStats{{Verb: "create", Requests: 1000, P50Ms: 12.34, P99Ms: 1500, Codes: map[string]int{"201": 1000}},
+					{Verb: "update", Requests: 1002, P50Ms: 8, P99Ms: 20, Codes: map[string]int{"409": 2, "200": 1000}},
+					{Verb: "watch", Requests: 50, Codes: map[string]int{"200": 50}}},
+				Heap: []HeapSample{{Phase: "before", Bytes: 40 << 20}, {Phase: "during", Bytes: 60 << 20}, {Phase: "after", Bytes: 42 << 20}}}},
+	}
+	var page strings.Builder
+	if err := Render(&page, in, "make test-load"); err != nil {
+		t.Fatalf("Render: %v", err)
+	}
+	for _, want := range []string{
+		"Produced by `make test-chaos` (run started 2026-01-01T00:00:00Z) and `make test-load` (run started 2026-01-02T00:00:00Z).",
+		"| etcd killed | scale 0→5 | 1 | 2 | passed | 60 s |",
+		"1 scenario, 2 faults injected; 0 scenarios failed.",
+		"- Run: `make test-chaos`, started 2026-01-01T00:00:00Z",
+		"## load: 1,000 PetSets, 20 clients, 50 watches",
+		"- Responses with a 5xx code: 0",
+		"- Watch events received: 4000 by 50 watches",
+		"- Held:\n  - no 5xx",
+		"| create | 1000 | 12.3 ms | 1.50 s | 201: 1000 |",
+		"| update | 1002 | 8.0 ms | 20.0 ms | 200: 1000, 409: 2 |",
+		"| watch | 50 | – | – | 200: 50 |",
+		"| before | 40.0 |  |",
+		"| during | 60.0 | +50% |",
+		"| after | 42.0 | +5% |",
+	} {
+		if !strings.Contains(page.String(), want) {
+			t.Errorf("the page lacks %q:\n%s", want, page.String())
+		}
 	}
 }

@@ -35,7 +35,7 @@ import (
 
 // forbiddenUpdateMessage is the detail of the errors refusing a change to a
 // part of the spec that is fixed once the PetSet exists.
-const forbiddenUpdateMessage = "updates to petset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy', 'minReadySeconds' and 'revisionHistoryLimit' are forbidden"
+const forbiddenUpdateMessage = "updates to petset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy', 'minReadySeconds', 'progressDeadlineSeconds', 'podRemovalPolicy', 'volumeClaimUpdatePolicy', 'revisionHistoryLimit' and the claim templates' storage requests, labels and annotations are forbidden"
 
 func TestUpdatesOfFixedSpecFieldsAreInvalidAndNameEachField(t *testing.T) {
 	t.Parallel()
@@ -78,9 +78,14 @@ func TestUpdatesOfFixedSpecFieldsAreInvalidAndNameEachField(t *testing.T) {
 		}, []string{"spec.persistentVolumeClaimRetentionPolicy.whenScaled"}, notFixed},
 		{"selector", changeSelector, []string{"spec.selector"}, true},
 		{"volumeClaimTemplates gaining a claim", addClaimTemplate, []string{"spec.volumeClaimTemplates"}, true},
-		{"volumeClaimTemplates with a larger request", func(ps *appsv1alpha1.PetSet) {
-			ps.Spec.VolumeClaimTemplates[0].Spec.Resources.Requests[corev1.ResourceStorage] = resource.MustParse("2Gi")
-		}, []string{"spec.volumeClaimTemplates"}, true},
+		// A claim template's request may grow, never shrink; its other
+		// fields (but labels and annotations) stay: each on its own path.
+		{"volumeClaimTemplates with a smaller request", func(ps *appsv1alpha1.PetSet) {
+			ps.Spec.VolumeClaimTemplates[0].Spec.Resources.Requests[corev1.ResourceStorage] = resource.MustParse("512Mi")
+		}, []string{"spec.volumeClaimTemplates[0].spec.resources.requests[storage]"}, notFixed},
+		{"volumeClaimTemplates with other access modes", func(ps *appsv1alpha1.PetSet) {
+			ps.Spec.VolumeClaimTemplates[0].Spec.AccessModes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany}
+		}, []string{"spec.volumeClaimTemplates[0]"}, notFixed},
 		{"template labels no longer matched by the selector", func(ps *appsv1alpha1.PetSet) {
 			ps.Spec.Template.Labels["app"] = "apache"
 		}, []string{"spec.template.metadata.labels"}, notFixed},

@@ -274,14 +274,22 @@ func TestPetSetClaimTemplateGrowsInPlace(t *testing.T) {
 
 	t.Run("expandable", func(t *testing.T) {
 		ns := cluster.CreateNamespace(t)
-		rec := roCreateSpec(t, ns, replicas, "", "volumeClaimUpdatePolicy: InPlace")
+		rec := roCreateSpec(t, ns, replicas, "", "volumeClaimUpdatePolicy: InPlace", "updateStrategy: {type: RollingUpdate}")
 		rec.WaitForSteady(t, pcPetNames(0, replicas))
 		pcWaitClaimsBound(t, ns, pcClaimNames(0, replicas)...)
 		beWaitClaimStatus(t, ns, appsv1alpha1.PetSetVolumeClaimTemplateStatus{TemplateName: pcClaimTemplate, Claims: replicas, ClaimsAtSize: replicas})
+		first := roWaitRolledOut(t, ns, replicas).Status.UpdateRevision
 		claims := beRecordClaims(t, ns)
 
+		mark := rec.Len()
 		pcExpectOutput(t, pcKubectl(t, ns, "", "patch", "petset", pcSetName, "--type=json", "-p", grow), "petset.apps/web patched")
 		beWaitClaimStatus(t, ns, appsv1alpha1.PetSetVolumeClaimTemplateStatus{TemplateName: pcClaimTemplate, Claims: replicas, ClaimsAtSize: replicas})
+		// The claim templates are part of the revision under InPlace: a new
+		// revision, reached by relabelling the pets in place, none replaced.
+		if second := roWaitRolledOut(t, ns, replicas).Status.UpdateRevision; second == first {
+			t.Errorf("growing the claim template kept revision %s", first)
+		}
+		pcCheckNoDeletions(t, pcSynced(t, ns, rec), mark)
 		// Each claim's request grew after the previous one's capacity did.
 		var order []string
 		resized := map[string]bool{}

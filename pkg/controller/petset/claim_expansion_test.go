@@ -31,6 +31,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	core "k8s.io/client-go/testing"
 	"k8s.io/klog/v2/ktesting"
 )
@@ -221,5 +222,60 @@ func TestInPlaceClaimExpansion(t *testing.T) {
 	}
 	if got := f.eventsWith("Normal " + reasonExpandingClaim); len(got) != 3 {
 		t.Errorf("%d %s events, want 3: %v", len(got), reasonExpandingClaim, f.events)
+	}
+}
+
+// TestClaimTemplatesAreInTheRevisionUnderInPlace: under InPlace a claim
+// template change makes a new revision, whose pets are the old ones
+// relabelled in place (no pet is replaced, even under RollingUpdate), while
+// the claims are expanded; under OnClaimDelete the revision stays.
+func TestClaimTemplatesAreInTheRevisionUnderInPlace(t *testing.T) {
+	for _, policy := range []appsv1alpha1.VolumeClaimUpdatePolicyType{appsv1alpha1.OnClaimDeleteVolumeClaimUpdatePolicy, appsv1alpha1.InPlaceVolumeClaimUpdatePolicy} {
+		t.Run(string(policy), func(t *testing.T) {
+			set := rollingPetSet(3, 0, intstr.FromInt32(1))
+			set.Spec.VolumeClaimUpdatePolicy = policy
+			f := newFixture(t, set)
+			f.run(40, invariantOpts{})
+			f.resize()
+			first := f.set.Status.UpdateRevision
+			deleted := len(f.om.deleted)
+
+			f.set.Spec.VolumeClaimTemplates[0].Spec.Resources.Requests[v1.ResourceStorage] = resource.MustParse("2Gi")
+			f.set.Generation++
+			for step := range 30 {
+				f.stepRolling(step)
+				f.resize()
+			}
+			f.mustSync()
+			s := f.set.Status
+			if got := f.om.deleted[deleted:]; len(got) != 0 {
+				t.Errorf("pets replaced for a claim template change: %v", got)
+			}
+			if policy == appsv1alpha1.OnClaimDeleteVolumeClaimUpdatePolicy {
+				if s.UpdateRevision != first {
+					t.Errorf("under OnClaimDelete the claim template change made revision %s (was %s)", s.UpdateRevision, first)
+				}
+				return
+			}
+			if s.UpdateRevision == first || s.CurrentRevision != s.UpdateRevision || s.UpdatedReplicas != 3 {
+				t.Errorf("status %+v: want a new revision, every pet at it", s)
+			}
+			for _, pod := range f.om.serverPets() {
+				if revisionOf(pod) != s.UpdateRevision {
+					t.Errorf("pet %s at revision %s, want %s (relabelled in place)", pod.Name, revisionOf(pod), s.UpdateRevision)
+				}
+			}
+			rev := f.revs.revisions[podKey(testNamespace, s.UpdateRevision)]
+			spec, err := decodeRevision(rev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(spec.VolumeClaimTemplates) != 1 || spec.VolumeClaimTemplates[0].Spec.Resources.Requests.Storage().String() != "2Gi" {
+				t.Errorf("revision %s holds claim templates %+v, want www at 2Gi", rev.Name, spec.VolumeClaimTemplates)
+			}
+			if diff := cmp.Diff([]string{"www-web-2", "www-web-1", "www-web-0"}, f.om.patchedClaims); diff != "" {
+				t.Errorf("claims expanded (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -648,6 +648,7 @@ func (c *defaultPetSetControl) act(ctx context.Context, set *appsv1alpha1.PetSet
 		return set, requeueAfter, released, err
 	}
 
+	pets, relabel := withUpdateRevision(pets, revisions)
 	r := rolloutOf(set, revisions.current.Name, revisions.update.Name)
 	decide := nextRolloutAction
 	if isParallel(set) {
@@ -671,7 +672,7 @@ func (c *defaultPetSetControl) act(ctx context.Context, set *appsv1alpha1.PetSet
 		}
 	}
 
-	repairErr := errors.Join(c.repair(ctx, set, pets, revisions), c.expandClaims(ctx, set, pets))
+	repairErr := errors.Join(c.repair(ctx, set, pets, revisions), c.relabel(ctx, set, relabel, revisions), c.expandClaims(ctx, set, pets))
 	if err := c.syncClaimOwners(ctx, set, pets); err != nil {
 		// A condemned pet is not deleted before its claims have the
 		// owners that make the garbage collector delete them after it.
@@ -742,6 +743,18 @@ func (c *defaultPetSetControl) removePet(ctx context.Context, set *appsv1alpha1.
 		return c.petControl.EvictPet(ctx, set, pod)
 	}
 	return c.petControl.DeletePet(ctx, set, pod)
+}
+
+// relabel gives pets the update revision's label in place (see
+// withUpdateRevision).
+func (c *defaultPetSetControl) relabel(ctx context.Context, set *appsv1alpha1.PetSet, pets []*v1.Pod, revisions *revisionState) error {
+	var errs []error
+	for _, pod := range pets {
+		if err := c.petControl.LabelRevision(ctx, set, pod, revisions.update.Name); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // repair brings existing pets back to what the PetSet says they are: a pet

@@ -171,6 +171,20 @@ type revisionData struct {
 
 type revisionSpec struct {
 	Template v1.PodTemplateSpec `json:"template"`
+	// VolumeClaimTemplates are the claim templates, held only under
+	// volumeClaimUpdatePolicy InPlace, where a change of them is an update
+	// of the PetSet's claims.
+	VolumeClaimTemplates []v1.PersistentVolumeClaim `json:"volumeClaimTemplates,omitempty"`
+}
+
+// revisionSpecOf returns what a revision of set holds: its pod template, and
+// under volumeClaimUpdatePolicy InPlace its claim templates.
+func revisionSpecOf(set *appsv1alpha1.PetSet) revisionSpec {
+	spec := revisionSpec{Template: set.Spec.Template}
+	if set.Spec.VolumeClaimUpdatePolicy == appsv1alpha1.InPlaceVolumeClaimUpdatePolicy {
+		spec.VolumeClaimTemplates = set.Spec.VolumeClaimTemplates
+	}
+	return spec
 }
 
 // hashRevision returns the 10-character hash of a revision's data and the
@@ -194,7 +208,7 @@ func revisionName(set *appsv1alpha1.PetSet, hash string) string {
 // collision count and revision number, owned by set, with set's
 // kubernetes.io/change-cause annotation.
 func newRevision(set *appsv1alpha1.PetSet, collisionCount int32, number int64) (*appsv1.ControllerRevision, error) {
-	data, err := canonicalJSON(revisionData{Spec: revisionSpec{Template: set.Spec.Template}})
+	data, err := canonicalJSON(revisionData{Spec: revisionSpecOf(set)})
 	if err != nil {
 		return nil, fmt.Errorf("encode the template of PetSet %s/%s: %w", set.Namespace, set.Name, err)
 	}
@@ -245,6 +259,15 @@ func canonicalJSON(v any) ([]byte, error) {
 // the server gives a PetSet's template, so that a revision written by
 // another server version compares equal to the same template read now.
 func revisionTemplate(rev *appsv1.ControllerRevision) (*v1.PodTemplateSpec, error) {
+	spec, err := decodeRevision(rev)
+	if err != nil {
+		return nil, err
+	}
+	return &spec.Template, nil
+}
+
+// decodeRevision decodes what a revision holds, with the server's defaults.
+func decodeRevision(rev *appsv1.ControllerRevision) (*revisionSpec, error) {
 	raw := rev.Data.Raw
 	if raw == nil && rev.Data.Object != nil {
 		var err error
@@ -256,28 +279,30 @@ func revisionTemplate(rev *appsv1.ControllerRevision) (*v1.PodTemplateSpec, erro
 	if err := json.Unmarshal(raw, &set); err != nil {
 		return nil, fmt.Errorf("decode revision %s/%s: %w", rev.Namespace, rev.Name, err)
 	}
-	petsetdefaults.SetObjectDefaults_PetSet(&set)
-	return &set.Spec.Template, nil
+	return defaultedRevisionSpec(revisionSpec{Template: set.Spec.Template, VolumeClaimTemplates: set.Spec.VolumeClaimTemplates}), nil
 }
 
-// defaultedTemplate returns a copy of template with the defaults the server
-// gives a PetSet's template.
-func defaultedTemplate(template *v1.PodTemplateSpec) *v1.PodTemplateSpec {
-	set := appsv1alpha1.PetSet{Spec: appsv1alpha1.PetSetSpec{Template: *template.DeepCopy()}}
+// defaultedRevisionSpec returns spec with the server's defaults.
+func defaultedRevisionSpec(spec revisionSpec) *revisionSpec {
+	set := appsv1alpha1.PetSet{Spec: appsv1alpha1.PetSetSpec{Template: *spec.Template.DeepCopy()}}
+	for _, claim := range spec.VolumeClaimTemplates {
+		set.Spec.VolumeClaimTemplates = append(set.Spec.VolumeClaimTemplates, *claim.DeepCopy())
+	}
 	petsetdefaults.SetObjectDefaults_PetSet(&set)
-	return &set.Spec.Template
+	return &revisionSpec{Template: set.Spec.Template, VolumeClaimTemplates: set.Spec.VolumeClaimTemplates}
 }
 
-// revisionHolds reports whether rev holds template, compared semantically
+// revisionHolds reports whether rev holds what a revision of set holds (its
+// template, and under InPlace its claim templates), compared semantically
 // with the server's defaults applied to both: never byte for byte, so that a
 // change of serialization or of the defaults does not make a template look
 // new.
-func revisionHolds(rev *appsv1.ControllerRevision, template *v1.PodTemplateSpec) bool {
-	held, err := revisionTemplate(rev)
+func revisionHolds(rev *appsv1.ControllerRevision, set *appsv1alpha1.PetSet) bool {
+	held, err := decodeRevision(rev)
 	if err != nil {
 		return false
 	}
-	return apiequality.Semantic.DeepEqual(held, defaultedTemplate(template))
+	return apiequality.Semantic.DeepEqual(held, defaultedRevisionSpec(revisionSpecOf(set)))
 }
 
 // sortRevisions sorts revisions by revision number, then name.
@@ -330,7 +355,7 @@ func (c *defaultPetSetControl) syncRevisions(ctx context.Context, set *appsv1alp
 
 	var update *appsv1.ControllerRevision
 	for i := len(revisions) - 1; i >= 0; i-- {
-		if revisionHolds(revisions[i], &set.Spec.Template) {
+		if revisionHolds(revisions[i], set) {
 			update = revisions[i]
 			break
 		}
@@ -357,7 +382,7 @@ func (c *defaultPetSetControl) syncRevisions(ctx context.Context, set *appsv1alp
 		if err != nil {
 			return state, fmt.Errorf("read revision %s/%s: %w", rev.Namespace, rev.Name, err)
 		}
-		if ref := metav1.GetControllerOfNoCopy(existing); ref != nil && ref.UID == set.UID && revisionHolds(existing, &set.Spec.Template) {
+		if ref := metav1.GetControllerOfNoCopy(existing); ref != nil && ref.UID == set.UID && revisionHolds(existing, set) {
 			// The cache was behind.
 			update = existing
 			if !slices.ContainsFunc(state.revisions, func(r *appsv1.ControllerRevision) bool { return r.Name == existing.Name }) {
@@ -543,4 +568,51 @@ func defaultRequestsToLimits(spec *v1.PodSpec) {
 func isAdmissionToleration(t v1.Toleration) bool {
 	return (t.Key == v1.TaintNodeNotReady || t.Key == v1.TaintNodeUnreachable) &&
 		t.Operator == v1.TolerationOpExists && t.Effect == v1.TaintEffectNoExecute
+}
+
+// withUpdateRevision returns pets as the decisions should see them, and the
+// pets to relabel: a pet at another revision whose pod template is the update
+// revision's (the revisions differ only in the claim templates, under
+// volumeClaimUpdatePolicy InPlace) runs the update revision already, so it
+// counts as updated and gets the update revision's label in place, rather
+// than being replaced.
+func withUpdateRevision(pets []*v1.Pod, state *revisionState) ([]*v1.Pod, []*v1.Pod) {
+	var same map[string]bool
+	var relabel []*v1.Pod
+	out := pets
+	for i, pod := range pets {
+		revision := revisionOf(pod)
+		if revision == "" || revision == state.update.Name || isTerminating(pod) {
+			continue
+		}
+		if same == nil {
+			same = state.sameTemplate()
+		}
+		if !same[revision] {
+			continue
+		}
+		if len(relabel) == 0 {
+			out = slices.Clone(pets)
+		}
+		relabel = append(relabel, pod)
+		updated := pod.DeepCopy()
+		updated.Labels[appsv1alpha1.ControllerRevisionHashLabel] = state.update.Name
+		out[i] = updated
+	}
+	return out, relabel
+}
+
+// sameTemplate returns the names of the revisions other than the update
+// revision whose pod template is the update revision's.
+func (s *revisionState) sameTemplate() map[string]bool {
+	out := map[string]bool{}
+	for _, rev := range s.revisions {
+		if rev.Name == s.update.Name {
+			continue
+		}
+		if template, err := revisionTemplate(rev); err == nil && apiequality.Semantic.DeepEqual(template, s.updateTemplate) {
+			out[rev.Name] = true
+		}
+	}
+	return out
 }

@@ -90,7 +90,7 @@ func TestNewRevision(t *testing.T) {
 	if _, ok := data["spec"]["template"]; !ok || len(data) != 1 || len(data["spec"]) != 1 {
 		t.Errorf("data %s, want only spec.template", rev.Data.Raw)
 	}
-	if !revisionHolds(rev, &set.Spec.Template) {
+	if !revisionHolds(rev, set) {
 		t.Errorf("the revision does not hold the template it was made of")
 	}
 	if rev.Annotations != nil {
@@ -153,7 +153,7 @@ func TestRevisionHoldsComparesSemantically(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rev := &appsv1.ControllerRevision{Data: runtime.RawExtension{Raw: tc.data}}
-			if got := revisionHolds(rev, &set.Spec.Template); got != tc.want {
+			if got := revisionHolds(rev, set); got != tc.want {
 				t.Errorf("revisionHolds = %v, want %v", got, tc.want)
 			}
 		})

@@ -77,6 +77,26 @@ func newTestController(t *testing.T, objects ...runtime.Object) *testController 
 	}
 	kube := fake.NewClientset(kubeObjects...)
 	petSets := petsetfake.NewClientset(petSetObjects...)
+	// As the API server's /status subresource, and unlike the fake's
+	// default, a status update changes the status only: a status written
+	// from a stale copy must not take a finalizer away.
+	petSets.PrependReactor("update", "petsets", func(a core.Action) (bool, runtime.Object, error) {
+		update := a.(core.UpdateAction)
+		if update.GetSubresource() != "status" {
+			return false, nil, nil
+		}
+		written := update.GetObject().(*appsv1alpha1.PetSet)
+		stored, err := petSets.Tracker().Get(update.GetResource(), update.GetNamespace(), written.Name)
+		if err != nil {
+			return true, nil, err
+		}
+		set := stored.(*appsv1alpha1.PetSet).DeepCopy()
+		set.Status = *written.Status.DeepCopy()
+		if err := petSets.Tracker().Update(update.GetResource(), set, update.GetNamespace()); err != nil {
+			return true, nil, err
+		}
+		return true, set, nil
+	})
 	kubeInf := informers.NewSharedInformerFactory(kube, 0)
 	petSetInf := petsetinformers.NewSharedInformerFactory(petSets, 0)
 	recorder := record.NewFakeRecorder(1000)

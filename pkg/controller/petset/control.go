@@ -940,9 +940,11 @@ func (c *defaultPetSetControl) orphan(ctx context.Context, set *appsv1alpha1.Pet
 // updateStatus writes set's status when it differs from the observed one.
 func (c *defaultPetSetControl) updateStatus(ctx context.Context, set *appsv1alpha1.PetSet, pets []*v1.Pod, revisions *revisionState, syncErr error) (time.Duration, error) {
 	now := c.clock.Now()
-	status := computeStatus(set, pets, now)
+	var status appsv1alpha1.PetSetStatus
 	if revisions != nil {
 		status = computeRevisionStatus(set, pets, revisions.current.Name, revisions.update.Name, &revisions.collisionCount, now)
+	} else {
+		status = computeStatus(set, pets, now)
 	}
 	claims, err := c.claimTemplateStatus(set, pets)
 	if err != nil {

@@ -298,11 +298,16 @@ func defaultedRevisionSpec(spec revisionSpec) *revisionSpec {
 // change of serialization or of the defaults does not make a template look
 // new.
 func revisionHolds(rev *appsv1.ControllerRevision, set *appsv1alpha1.PetSet) bool {
+	return holds(rev, defaultedRevisionSpec(revisionSpecOf(set)))
+}
+
+// holds reports whether rev holds want, a defaulted revision spec.
+func holds(rev *appsv1.ControllerRevision, want *revisionSpec) bool {
 	held, err := decodeRevision(rev)
 	if err != nil {
 		return false
 	}
-	return apiequality.Semantic.DeepEqual(held, defaultedRevisionSpec(revisionSpecOf(set)))
+	return apiequality.Semantic.DeepEqual(held, want)
 }
 
 // sortRevisions sorts revisions by revision number, then name.
@@ -353,9 +358,12 @@ func (c *defaultPetSetControl) syncRevisions(ctx context.Context, set *appsv1alp
 		maxNumber = revisions[n-1].Revision
 	}
 
+	// What a revision of the PetSet holds, defaulted once for every
+	// comparison below.
+	want := defaultedRevisionSpec(revisionSpecOf(set))
 	var update *appsv1.ControllerRevision
 	for i := len(revisions) - 1; i >= 0; i-- {
-		if revisionHolds(revisions[i], set) {
+		if holds(revisions[i], want) {
 			update = revisions[i]
 			break
 		}
@@ -382,7 +390,7 @@ func (c *defaultPetSetControl) syncRevisions(ctx context.Context, set *appsv1alp
 		if err != nil {
 			return state, fmt.Errorf("read revision %s/%s: %w", rev.Namespace, rev.Name, err)
 		}
-		if ref := metav1.GetControllerOfNoCopy(existing); ref != nil && ref.UID == set.UID && revisionHolds(existing, set) {
+		if ref := metav1.GetControllerOfNoCopy(existing); ref != nil && ref.UID == set.UID && holds(existing, want) {
 			// The cache was behind.
 			update = existing
 			if !slices.ContainsFunc(state.revisions, func(r *appsv1.ControllerRevision) bool { return r.Name == existing.Name }) {

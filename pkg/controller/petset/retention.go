@@ -24,7 +24,6 @@ import (
 	appsv1alpha1 "github.com/petsets/api/apps/v1alpha1"
 	v1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -190,15 +189,14 @@ func (pc *realPetControl) PetClaimsAreStale(set *appsv1alpha1.PetSet, ordinal in
 // exist, as the claim cache shows them.
 func (pc *realPetControl) existingClaims(set *appsv1alpha1.PetSet, ordinal int) ([]*v1.PersistentVolumeClaim, error) {
 	var claims []*v1.PersistentVolumeClaim
-	for _, want := range newPetClaims(set, ordinal) {
-		claim, err := pc.objects.GetClaim(want.Namespace, want.Name)
-		if apierrors.IsNotFound(err) {
-			continue
-		}
+	for i := range set.Spec.VolumeClaimTemplates {
+		claim, err := pc.GetPetClaim(set, set.Spec.VolumeClaimTemplates[i].Name, ordinal)
 		if err != nil {
-			return nil, fmt.Errorf("get claim %s/%s: %w", want.Namespace, want.Name, err)
+			return nil, err
 		}
-		claims = append(claims, claim)
+		if claim != nil {
+			claims = append(claims, claim)
+		}
 	}
 	return claims, nil
 }

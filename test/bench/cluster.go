@@ -57,6 +57,9 @@ type Cluster struct {
 	Kube          kubernetes.Interface
 	Dynamic       dynamic.Interface
 	DirectDynamic dynamic.Interface
+	// DirectREST sends raw requests to petset-apiserver itself, as Direct
+	// does; kube-apiserver's counterpart is Kube.Discovery().RESTClient().
+	DirectREST rest.Interface
 }
 
 // directUser is the identity the direct requests carry, as the aggregator
@@ -103,6 +106,11 @@ func LoadCluster(env map[string]string) (*Cluster, error) {
 	if c.DirectDynamic, err = dynamic.NewForConfig(c.Direct); err != nil {
 		return nil, fmt.Errorf("creating a client for petset-apiserver: %w", err)
 	}
+	direct, err := kubernetes.NewForConfig(c.Direct)
+	if err != nil {
+		return nil, fmt.Errorf("creating a client for petset-apiserver: %w", err)
+	}
+	c.DirectREST = direct.Discovery().RESTClient()
 	return c, nil
 }
 

@@ -28,6 +28,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 )
 
@@ -93,21 +94,35 @@ type apiTarget struct {
 	key       string
 	resource  dynamic.NamespaceableResourceInterface
 	newObject func(name string) *unstructured.Unstructured
+	// discovery reaches the API group version document of the resource
+	// (discoveryPath) the way resource reaches the objects.
+	discovery     rest.Interface
+	discoveryPath string
+}
+
+func newAPITarget(key string, gvr schema.GroupVersionResource, resource dynamic.NamespaceableResourceInterface, discovery rest.Interface, newObject func(name string) *unstructured.Unstructured) *apiTarget {
+	return &apiTarget{
+		key:           key,
+		resource:      resource,
+		newObject:     newObject,
+		discovery:     discovery,
+		discoveryPath: "/apis/" + gvr.Group + "/" + gvr.Version,
+	}
 }
 
 func (c *Cluster) apiTarget(key string) (*apiTarget, error) {
 	switch key {
 	case TargetPetSetAggregated:
-		return &apiTarget{key, c.Dynamic.Resource(petSetGVR), benchPetSet}, nil
+		return newAPITarget(key, petSetGVR, c.Dynamic.Resource(petSetGVR), c.Kube.Discovery().RESTClient(), benchPetSet), nil
 	case TargetPetSetDirect:
 		if !c.HasDirect() {
 			return nil, fmt.Errorf("target %s needs the cluster's state directory (front-proxy certificates)", key)
 		}
-		return &apiTarget{key, c.DirectDynamic.Resource(petSetGVR), benchPetSet}, nil
+		return newAPITarget(key, petSetGVR, c.DirectDynamic.Resource(petSetGVR), c.DirectREST, benchPetSet), nil
 	case TargetStatefulSet:
-		return &apiTarget{key, c.Dynamic.Resource(statefulSetGVR), benchStatefulSet}, nil
+		return newAPITarget(key, statefulSetGVR, c.Dynamic.Resource(statefulSetGVR), c.Kube.Discovery().RESTClient(), benchStatefulSet), nil
 	case TargetCRD:
-		return &apiTarget{key, c.Dynamic.Resource(crdGVR), benchCRObject}, nil
+		return newAPITarget(key, crdGVR, c.Dynamic.Resource(crdGVR), c.Kube.Discovery().RESTClient(), benchCRObject), nil
 	}
 	return nil, fmt.Errorf("unknown API target %q", key)
 }

@@ -209,7 +209,11 @@ func methodText(text string, o bench.Options) string {
 
 const latencyMethod = `
 Each target gets {requests} sequential requests per verb from one JSON client
-without a client-side rate limit: creates of new objects, a GET of each, a
+without a client-side rate limit: GETs of the API group version document
+("discovery": /apis/apps/v1alpha1 for PetSets, /apis/apps/v1 for
+StatefulSets; it reads no storage, so the PetSet via aggregator / PetSet
+direct difference of this row is the cost of the aggregator's proxy hop
+alone), creates of new objects, a GET of each, a
 JSON merge patch of a label of each, an update of an annotation of each (the
 object read untimed just before, the update timed) and deletes. The objects
 are the guide's example PetSet (one container, one claim template) with

@@ -163,12 +163,15 @@ func run() error {
 		}
 	}
 
+	// The source is read before the run: the tree may change while it
+	// lasts, and the servers measured were built from what it is now.
+	src := source(ctx, root)
 	res, runErr := bench.Run(ctx, cluster, opts)
 	if res == nil {
 		return runErr
 	}
 	res.Meta.Command = command(root)
-	res.Meta.Source = source(ctx, root)
+	res.Meta.Source = src
 	if os.Getenv("MAKELEVEL") != "" {
 		res.Meta.Via = "make"
 	}

@@ -279,7 +279,9 @@ func (o *Options) controllerConfig(cluster, loopback *rest.Config) (manager.Conf
 	if cluster == nil {
 		return manager.Config{}, errors.New("the PetSet controller needs a cluster: set --kubeconfig, run in a cluster, or pass --controllers=false")
 	}
-	petSetClient, err := versioned.NewForConfig(rest.AddUserAgent(rest.CopyConfig(loopback), manager.ComponentName))
+	// Protobuf, as kube-controller-manager's clients: the informers list
+	// and watch every PetSet.
+	petSetClient, err := versioned.NewForConfig(rest.AddUserAgent(manager.WithProtobuf(loopback), manager.ComponentName))
 	if err != nil {
 		return manager.Config{}, fmt.Errorf("creating the PetSet client of the controller: %w", err)
 	}

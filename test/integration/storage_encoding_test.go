@@ -117,11 +117,14 @@ func TestJSONStoredPetSetsAfterTheUpgrade(t *testing.T) {
 	db := guidePetSet("db")
 	db.Spec.Template.Labels = map[string]string{"app": "db"}
 	createPetSet(t, old, ns, db)
+	quiet := guidePetSet("quiet")
+	quiet.Spec.Template.Labels = map[string]string{"app": "quiet"}
+	createPetSet(t, old, ns, quiet)
 	before, err := petSets(old, ns).List(t.Context(), metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"web", "db"} {
+	for _, name := range []string{"web", "db", "quiet"} {
 		if value := etcdValue(t, old, ns, name); !bytes.HasPrefix(value, []byte("{")) {
 			t.Fatalf("with --storage-media-type %s the stored PetSet %s starts with %s, want JSON", runtime.ContentTypeJSON, name, prefix(value))
 		}
@@ -182,6 +185,19 @@ func TestJSONStoredPetSetsAfterTheUpgrade(t *testing.T) {
 	}
 	if *dbNow.Spec.Replicas != 5 {
 		t.Errorf("replicas after the scale = %d, want 5", *dbNow.Spec.Replicas)
+	}
+
+	// An update that changes nothing rewrites the PetSet too: the stored
+	// bytes differ from the new encoding's.
+	quietNow, err := client.Get(t.Context(), "quiet", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Update(t.Context(), quietNow, metav1.UpdateOptions{}); err != nil {
+		t.Fatalf("updating a JSON-stored PetSet without changes: %v", err)
+	}
+	if value := etcdValue(t, upgraded, ns, "quiet"); !bytes.HasPrefix(value, protobufMagic) {
+		t.Errorf("after an update without changes the stored PetSet starts with %s, want the protobuf magic", prefix(value))
 	}
 }
 

@@ -23,8 +23,8 @@ protoc::ensure() {
   cat >&2 <<'MSG'
 protoc, the protocol buffer compiler, is not on PATH. hack/update-codegen.sh
 needs it to generate the protobuf encoding of the API types. Install it (on
-Debian or Ubuntu: apt-get install protobuf-compiler; any protoc 3.x works) or
-put it on PATH, then run the command again.
+Debian or Ubuntu: apt-get install protobuf-compiler; the committed files were
+generated with protoc 3.21.12) or put it on PATH, then run the command again.
 MSG
   return 1
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Regenerates every generated file: deepcopy, defaulters, conversions, OpenAPI
-# definitions, and the typed clientset, listers, informers and apply
-# configurations in the client-go staging module.
+# Regenerates every generated file: the protobuf encoding of the API types
+# (generated.proto, generated.pb.go and the protobuf struct tags in types.go),
+# deepcopy, defaulters, conversions, OpenAPI definitions, and the typed
+# clientset, listers, informers and apply configurations in the client-go
+# staging module. The protobuf encoding needs protoc (hack/lib/protoc.sh).
 set -o errexit
 set -o nounset
 set -o pipefail
@@ -22,6 +24,49 @@ export GOBIN="${CODEGEN_GOBIN:-${ROOT}/_output/codegen-bin}"
 mkdir -p "${GOBIN}"
 
 CODEGEN_PKG=$(go list -m -f '{{.Dir}}' k8s.io/code-generator)
+
+# The protobuf encoding of the API types, generated as Kubernetes generates
+# its own: go-to-protobuf writes generated.proto, runs protoc with
+# protoc-gen-gogo on it to write generated.pb.go, and adds the protobuf
+# struct tags to types.go. Both tools, and goimports that go-to-protobuf
+# runs on its output, are installed into GOBIN.
+# shellcheck source=lib/protoc.sh
+source "${ROOT}/hack/lib/protoc.sh"
+protoc::ensure
+go install k8s.io/code-generator/cmd/go-to-protobuf k8s.io/code-generator/cmd/go-to-protobuf/protoc-gen-gogo \
+    golang.org/x/tools/cmd/goimports
+
+# go-to-protobuf and protoc find .proto files by Go import path, as in a
+# GOPATH: a temporary tree of symlinks to the module directories gives them
+# k8s.io/api/core/v1/generated.proto and the like, and our own API package,
+# into which the output goes through its link.
+proto_src="${ROOT}/_output/protobuf/src"
+rm -rf "${ROOT}/_output/protobuf"
+mkdir -p "${proto_src}/k8s.io" "${proto_src}/github.com/petsets" "${proto_src}/github.com/gogo"
+ln -s "$(go list -m -f '{{.Dir}}' k8s.io/api)" "${proto_src}/k8s.io/api"
+ln -s "$(go list -m -f '{{.Dir}}' k8s.io/apimachinery)" "${proto_src}/k8s.io/apimachinery"
+gogo_dir="$(go list -m -f '{{.Dir}}' github.com/gogo/protobuf)"
+ln -s "${gogo_dir}" "${proto_src}/github.com/gogo/protobuf"
+ln -s "${API_DIR}" "${proto_src}/github.com/petsets/api"
+
+# A generated.pb.go of older types would keep the package from loading.
+rm -f "${API_DIR}/apps/v1alpha1/generated.pb.go"
+# Packages prefixed with "-" are only read for their types (their
+# generated.proto is imported, not written).
+apimachinery_pkgs=(
+    -k8s.io/apimachinery/pkg/util/intstr
+    -k8s.io/apimachinery/pkg/api/resource
+    -k8s.io/apimachinery/pkg/runtime/schema
+    -k8s.io/apimachinery/pkg/runtime
+    -k8s.io/apimachinery/pkg/apis/meta/v1
+)
+PATH="${GOBIN}:${PATH}" "${GOBIN}/go-to-protobuf" \
+    --go-header-file "${BOILERPLATE}" \
+    --output-dir "${proto_src}" \
+    --proto-import "${gogo_dir}/protobuf" \
+    --apimachinery-packages "$(IFS=,; echo "${apimachinery_pkgs[*]}")" \
+    --packages "-k8s.io/api/core/v1,${API_PKG}/apps/v1alpha1"
+rm -rf "${ROOT}/_output/protobuf"
 # shellcheck source=/dev/null
 source "${CODEGEN_PKG}/kube_codegen.sh"
 

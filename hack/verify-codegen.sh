@@ -26,11 +26,14 @@ fi
 rm -f "${tmp}.log"
 
 # generated_files DIR lists the generated files under DIR: every zz_generated
-# file, the client packages and the API rule report.
+# file, the protobuf encoding (generated.proto, generated.pb.go and the
+# types.go files whose protobuf struct tags go-to-protobuf writes), the
+# client packages and the API rule report.
 generated_files() {
     (
         cd "$1"
         find pkg staging -name 'zz_generated.*' -type f
+        find staging/src/github.com/petsets/api \( -name generated.proto -o -name generated.pb.go -o -name types.go \) -type f
         find staging/src/github.com/petsets/client-go/{applyconfigurations,clientset,listers,informers} -type f 2>/dev/null
         echo hack/api-rules-violations.list
     ) | LC_ALL=C sort -u

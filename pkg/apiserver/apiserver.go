@@ -142,7 +142,6 @@ func (c CompletedConfig) New() (*PetSetServer, error) {
 		return nil, err
 	}
 	apiGroupInfo := genericapiserver.NewDefaultAPIGroupInfo(apps.GroupName, Scheme, metav1.ParameterCodec, Codecs)
-	apiGroupInfo.NegotiatedSerializer = withoutProtobuf{Codecs}
 	apiGroupInfo.VersionedResourcesStorageMap["v1alpha1"] = map[string]rest.Storage{
 		"petsets":        storage.PetSet,
 		"petsets/status": storage.Status,

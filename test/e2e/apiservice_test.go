@@ -485,13 +485,13 @@ func apiCreateWeb(t *testing.T, ns string) *appsv1alpha1.PetSet {
 	return ps
 }
 
-// TestAPIServiceAnswersClientsThatPreferProtobufWithJSON covers the clients
+// TestAPIServiceAnswersClientsThatPreferProtobuf covers the clients
 // of kube-controller-manager: they ask for protobuf and accept JSON (the
 // namespace controller and the garbage collector through the metadata
-// client). PetSets have no protobuf encoding, so the server has to answer
-// in JSON rather than fail with 406 Not Acceptable; a failing
-// deletecollection keeps every namespace Terminating for good.
-func TestAPIServiceAnswersClientsThatPreferProtobufWithJSON(t *testing.T) {
+// client). The server answers them in protobuf, through the aggregator; a
+// 406 Not Acceptable or a failing deletecollection would keep every
+// namespace Terminating for good.
+func TestAPIServiceAnswersClientsThatPreferProtobuf(t *testing.T) {
 	ctx := context.Background()
 	ns := cluster.CreateNamespace(t)
 	for _, name := range []string{"web", "doomed"} {

@@ -181,14 +181,15 @@ func Cases(t testing.TB) []Case {
 
 		// Media types.
 		{Name: "a create in text/plain", Method: "POST", ContentType: "text/plain", Body: guide("plain", nil), WantCode: 415, WantReason: unsupported},
-		{Name: "a create in protobuf, which PetSets do not offer", Method: "POST", ContentType: "application/vnd.kubernetes.protobuf", Body: guide("proto", nil), WantCode: 415, WantReason: unsupported},
+		{Name: "a JSON body sent as protobuf", Method: "POST", ContentType: protobufType, Body: guide("proto", nil), WantCode: 400, WantReason: bad},
+		{Name: "protobuf garbage after the magic number", Method: "POST", ContentType: protobufType, Body: []byte("k8s\x00\xff\xff\xff\xff"), WantCode: 400, WantReason: bad},
 		{Name: "a create as a merge patch", Method: "POST", ContentType: mergePat, Body: guide("merge", nil), WantCode: 415, WantReason: unsupported},
 		{Name: "an update as a strategic merge patch", Method: "PUT", Path: "/web", ContentType: smPatch, Body: guide("web", nil), WantCode: 415, WantReason: unsupported},
 		{Name: "a patch in plain JSON", Method: "PATCH", Path: "/web", ContentType: jsonType, Body: []byte(`{"spec":{"replicas":3}}`), WantCode: 415, WantReason: unsupported},
 		{Name: "a patch in text/plain", Method: "PATCH", Path: "/web", ContentType: "text/plain", Body: []byte(`{"spec":{"replicas":3}}`), WantCode: 415, WantReason: unsupported},
 		{Name: "a patch without a Content-Type", Method: "PATCH", Path: "/web", Body: []byte(`{"spec":{"replicas":3}}`), WantCode: 415, WantReason: unsupported},
 		{Name: "a patch in XML", Method: "PATCH", Path: "/web", ContentType: "application/xml", Body: []byte(`<spec><replicas>3</replicas></spec>`), WantCode: 415, WantReason: unsupported},
-		{Name: "a get that accepts only protobuf gets a protobuf Status", Method: "GET", Path: "/web", Accept: "application/vnd.kubernetes.protobuf", WantCode: 406, WantBodyPrefix: "k8s\x00"},
+		{Name: "a get that accepts only protobuf gets protobuf", Method: "GET", Path: "/web", Accept: protobufType, WantCode: 200, WantBodyPrefix: "k8s\x00"},
 		{Name: "a get that accepts only HTML", Method: "GET", Path: "/web", Accept: "text/html", WantCode: 406, WantReason: metav1.StatusReasonNotAcceptable},
 
 		// JSON patches.

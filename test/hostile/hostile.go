@@ -95,12 +95,13 @@ func CollectionPath(ns string) string {
 }
 
 const (
-	jsonType  = "application/json"
-	yamlType  = "application/yaml"
-	jsonPatch = string(types.JSONPatchType)
-	mergePat  = string(types.MergePatchType)
-	smPatch   = string(types.StrategicMergePatchType)
-	applyType = string(types.ApplyYAMLPatchType)
+	jsonType     = "application/json"
+	yamlType     = "application/yaml"
+	protobufType = "application/vnd.kubernetes.protobuf"
+	jsonPatch    = string(types.JSONPatchType)
+	mergePat     = string(types.MergePatchType)
+	smPatch      = string(types.StrategicMergePatchType)
+	applyType    = string(types.ApplyYAMLPatchType)
 )
 
 // Nested returns depth levels of JSON objects around a number.

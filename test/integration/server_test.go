@@ -61,10 +61,10 @@ type server struct {
 	waitErr error
 }
 
-// startServer starts the binary on dataDir, logging to logPath, and waits
-// until /readyz passes through the kubeconfig it writes. On error the process
-// is killed before returning.
-func startServer(ctx context.Context, binary, dataDir, logPath string) (*server, error) {
+// startServer starts the binary on dataDir, logging to logPath, with the
+// extra flags args, and waits until /readyz passes through the kubeconfig it
+// writes. On error the process is killed before returning.
+func startServer(ctx context.Context, binary, dataDir, logPath string, args ...string) (*server, error) {
 	// The kubeconfig is rewritten on every start (with the port of this
 	// run); remove the one of a previous run so that it is not mistaken for
 	// the new one.
@@ -76,7 +76,7 @@ func startServer(ctx context.Context, binary, dataDir, logPath string) (*server,
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(binary, "--standalone", "--data-dir", dataDir, "--secure-port", "0")
+	cmd := exec.Command(binary, append([]string{"--standalone", "--data-dir", dataDir, "--secure-port", "0"}, args...)...)
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	cmd.SysProcAttr = childProcAttr()
@@ -203,13 +203,13 @@ func (s *server) panicLines() []string {
 }
 
 // startTestServer starts a server for one test on a data directory and a
-// log of the test's own; the process is killed (by its pid) and both are
-// removed when the test ends, whatever the outcome. The log is printed when
-// the test failed.
-func startTestServer(t *testing.T, dataDir string) *server {
+// log of the test's own, with the extra flags args; the process is killed
+// (by its pid) and both are removed when the test ends, whatever the
+// outcome. The log is printed when the test failed.
+func startTestServer(t *testing.T, dataDir string, args ...string) *server {
 	t.Helper()
 	logDir := testDir(t)
-	s, err := startServer(t.Context(), binaryPath, dataDir, filepath.Join(logDir, "server.log"))
+	s, err := startServer(t.Context(), binaryPath, dataDir, filepath.Join(logDir, "server.log"), args...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,6 +42,8 @@ import (
 	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
+	serverstorage "k8s.io/apiserver/pkg/server/storage"
+	"k8s.io/apiserver/pkg/storage/storagebackend"
 	"k8s.io/apiserver/pkg/util/compatibility"
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	"k8s.io/client-go/rest"
@@ -103,7 +105,30 @@ func NewOptions() *Options {
 	}
 	o.RecommendedOptions.Etcd.StorageConfig.EncodeVersioner = runtime.NewMultiGroupVersioner(
 		appsv1alpha1.SchemeGroupVersion, schema.GroupKind{Group: appsv1alpha1.GroupName})
+	// PetSets are stored as protobuf, as kube-apiserver stores its own
+	// objects; --storage-media-type chooses another encoding. Objects
+	// stored in any of them are read whatever the flag says, and written
+	// in its encoding when they are next written.
+	o.RecommendedOptions.Etcd.DefaultStorageMediaType = runtime.ContentTypeProtobuf
 	return o
+}
+
+// storageCodec returns the codec of the stored PetSets: it encodes the
+// v1alpha1 version in mediaType and decodes JSON, YAML and protobuf alike
+// into the internal version, so objects written with another
+// --storage-media-type stay readable.
+func storageCodec(mediaType string, config storagebackend.Config) (runtime.Codec, error) {
+	codec, _, err := serverstorage.NewStorageCodec(serverstorage.StorageCodecConfig{
+		StorageMediaType:  mediaType,
+		StorageSerializer: apiserver.Codecs,
+		StorageVersion:    appsv1alpha1.SchemeGroupVersion,
+		MemoryVersion:     schema.GroupVersion{Group: appsv1alpha1.GroupName, Version: runtime.APIVersionInternal},
+		Config:            config,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("the storage codec of --storage-media-type %q: %w", mediaType, err)
+	}
+	return codec, nil
 }
 
 // AddFlags adds the flags of every option to fs.
@@ -216,6 +241,16 @@ func (o *Options) Config(ctx context.Context) (*apiserver.Config, error) {
 	serverConfig.FeatureGate = utilfeature.DefaultFeatureGate
 	serverConfig.EffectiveVersion = compatibility.DefaultBuildEffectiveVersion()
 
+	// The generic server's storage factory takes the codec as it is; the
+	// storage media type is applied here.
+	if ro.Etcd != nil {
+		codec, err := storageCodec(ro.Etcd.DefaultStorageMediaType, ro.Etcd.StorageConfig)
+		if err != nil {
+			return nil, err
+		}
+		ro.Etcd.StorageConfig.Codec = codec
+	}
+
 	if err := ro.ApplyTo(serverConfig); err != nil {
 		return nil, fmt.Errorf("applying options: %w", err)
 	}
@@ -244,7 +279,9 @@ func (o *Options) controllerConfig(cluster, loopback *rest.Config) (manager.Conf
 	if cluster == nil {
 		return manager.Config{}, errors.New("the PetSet controller needs a cluster: set --kubeconfig, run in a cluster, or pass --controllers=false")
 	}
-	petSetClient, err := versioned.NewForConfig(rest.AddUserAgent(rest.CopyConfig(loopback), manager.ComponentName))
+	// Protobuf, as kube-controller-manager's clients: the informers list
+	// and watch every PetSet.
+	petSetClient, err := versioned.NewForConfig(rest.AddUserAgent(manager.WithProtobuf(loopback), manager.ComponentName))
 	if err != nil {
 		return manager.Config{}, fmt.Errorf("creating the PetSet client of the controller: %w", err)
 	}

@@ -194,9 +194,31 @@ type clients struct {
 	leaderElection kubernetes.Interface
 }
 
+// ProtobufContentType and ProtobufAcceptContentTypes are the content types of the controller's clients, as
+// kube-controller-manager's: protobuf, with JSON accepted for the types
+// that have no protobuf encoding (custom resources).
+const (
+	ProtobufContentType        = "application/vnd.kubernetes.protobuf"
+	ProtobufAcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+)
+
+// WithProtobuf returns a copy of config whose clients send protobuf and ask
+// for protobuf, accepting JSON too, unless config already names a content
+// type.
+func WithProtobuf(config *rest.Config) *rest.Config {
+	config = rest.CopyConfig(config)
+	if config.ContentType == "" {
+		config.ContentType = ProtobufContentType
+	}
+	if config.AcceptContentTypes == "" {
+		config.AcceptContentTypes = ProtobufAcceptContentTypes
+	}
+	return config
+}
+
 func newClients(cfg Config) (clients, error) {
 	newClient := func(use string) (kubernetes.Interface, error) {
-		config := rest.AddUserAgent(rest.CopyConfig(cfg.KubeConfig), ComponentName)
+		config := rest.AddUserAgent(WithProtobuf(cfg.KubeConfig), ComponentName)
 		config.QPS, config.Burst = cfg.KubeAPIQPS, cfg.KubeAPIBurst
 		client, err := kubernetes.NewForConfig(config)
 		if err != nil {

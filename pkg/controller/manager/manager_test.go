@@ -201,3 +201,18 @@ func TestClientLimitsDefaultToKubeControllerManagers(t *testing.T) {
 		t.Errorf("client limits %v/%d, want the configured 7/9", set.KubeAPIQPS, set.KubeAPIBurst)
 	}
 }
+
+func TestWithProtobuf(t *testing.T) {
+	in := &rest.Config{Host: "https://127.0.0.1:1"}
+	got := WithProtobuf(in)
+	if got.ContentType != "application/vnd.kubernetes.protobuf" || got.AcceptContentTypes != "application/vnd.kubernetes.protobuf,application/json" {
+		t.Errorf("content type %q, accept %q; want protobuf, accepting JSON", got.ContentType, got.AcceptContentTypes)
+	}
+	if in.ContentType != "" || in.AcceptContentTypes != "" {
+		t.Errorf("WithProtobuf changed its argument")
+	}
+	named := WithProtobuf(&rest.Config{ContentConfig: rest.ContentConfig{ContentType: "application/json", AcceptContentTypes: "application/json"}})
+	if named.ContentType != "application/json" || named.AcceptContentTypes != "application/json" {
+		t.Errorf("a configured content type was replaced: %q, accept %q", named.ContentType, named.AcceptContentTypes)
+	}
+}

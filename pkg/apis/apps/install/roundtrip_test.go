@@ -50,16 +50,22 @@ func newFuzzer(t *testing.T, codecs runtimeserializer.CodecFactory) *randfill.Fi
 
 // TestRoundTripTypes fuzzes the internal types and round-trips them through
 // v1alpha1 and JSON (decoding with defaults, as the API server does).
-// PetSet has no protobuf encoding.
 func TestRoundTripTypes(t *testing.T) {
 	roundtrip.RoundTripTestForAPIGroup(t, Install, appsfuzzer.Funcs)
 }
 
+// TestRoundTripProtobufTypes fuzzes the internal types and round-trips them
+// through v1alpha1 and protobuf, the encoding of stored PetSets, as well as
+// JSON.
+func TestRoundTripProtobufTypes(t *testing.T) {
+	roundtrip.RoundTripProtobufTestForAPIGroup(t, Install, appsfuzzer.Funcs)
+}
+
 // TestRoundTripExternalTypes fuzzes the v1alpha1 types and round-trips them
-// through JSON.
+// through JSON and protobuf.
 func TestRoundTripExternalTypes(t *testing.T) {
 	scheme, codecs := newScheme()
-	roundtrip.RoundTripExternalTypesWithoutProtobuf(t, scheme, codecs, newFuzzer(t, codecs), nil)
+	roundtrip.RoundTripExternalTypes(t, scheme, codecs, newFuzzer(t, codecs), nil)
 }
 
 // TestRoundTripToUnstructured round-trips the v1alpha1 types through

@@ -97,16 +97,16 @@ type PetSet struct {
 	metav1.TypeMeta `json:",inline"`
 	// Standard object's metadata.
 	// +optional
-	metav1.ObjectMeta `json:"metadata,omitempty"`
+	metav1.ObjectMeta `json:"metadata,omitempty" protobuf:"bytes,1,opt,name=metadata"`
 
 	// Spec defines the desired identities of pets in this set.
 	// +optional
-	Spec PetSetSpec `json:"spec,omitempty"`
+	Spec PetSetSpec `json:"spec,omitempty" protobuf:"bytes,2,opt,name=spec"`
 
 	// Status is the current status of Pets in this PetSet. This data may be
 	// out of date by some window of time.
 	// +optional
-	Status PetSetStatus `json:"status,omitempty"`
+	Status PetSetStatus `json:"status,omitempty" protobuf:"bytes,3,opt,name=status"`
 }
 
 // PetSetSpec is the specification of a PetSet.
@@ -116,19 +116,19 @@ type PetSetSpec struct {
 	// same Template, but individual replicas also have a consistent identity.
 	// If unspecified, defaults to 1.
 	// +optional
-	Replicas *int32 `json:"replicas,omitempty"`
+	Replicas *int32 `json:"replicas,omitempty" protobuf:"varint,1,opt,name=replicas"`
 
 	// Selector is a label query over pods that should match the replica count.
 	// If empty, defaulted to labels on the pod template.
 	// More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors
 	// +optional
-	Selector *metav1.LabelSelector `json:"selector,omitempty"`
+	Selector *metav1.LabelSelector `json:"selector,omitempty" protobuf:"bytes,2,opt,name=selector"`
 
 	// Template is the object that describes the pod that will be created if
 	// insufficient replicas are detected. Each pod stamped out by the PetSet
 	// will fulfill this Template, but have a unique identity from the rest
 	// of the PetSet.
-	Template corev1.PodTemplateSpec `json:"template"`
+	Template corev1.PodTemplateSpec `json:"template" protobuf:"bytes,3,opt,name=template"`
 
 	// VolumeClaimTemplates is a list of claims that pets are allowed to
 	// reference. The PetSet controller is responsible for mapping network
@@ -138,26 +138,26 @@ type PetSetSpec struct {
 	// takes precedence over any volumes in the template, with the same name.
 	// +optional
 	// +listType=atomic
-	VolumeClaimTemplates []corev1.PersistentVolumeClaim `json:"volumeClaimTemplates,omitempty"`
+	VolumeClaimTemplates []corev1.PersistentVolumeClaim `json:"volumeClaimTemplates,omitempty" protobuf:"bytes,4,rep,name=volumeClaimTemplates"`
 
 	// ServiceName is the name of the service that governs this PetSet.
 	// This service must exist before the PetSet, and is responsible for
 	// the network identity of the set. Pets get DNS/hostnames that follow the
 	// pattern: pet-specific-string.serviceName.default.svc.cluster.local
 	// where "pet-specific-string" is managed by the PetSet controller.
-	ServiceName string `json:"serviceName"`
+	ServiceName string `json:"serviceName" protobuf:"bytes,5,opt,name=serviceName"`
 
 	// UpdateStrategy says how a change of the pod template reaches the
 	// pets. The default, OnDelete, is the Kubernetes 1.4 behaviour: a pet
 	// gets the new template when it is deleted and created again.
 	// +optional
-	UpdateStrategy PetSetUpdateStrategy `json:"updateStrategy,omitempty"`
+	UpdateStrategy PetSetUpdateStrategy `json:"updateStrategy,omitempty" protobuf:"bytes,6,opt,name=updateStrategy"`
 
 	// RevisionHistoryLimit is the number of revisions of the pod template
 	// kept as ControllerRevisions besides those the pets and the status
 	// use. Defaults to 10.
 	// +optional
-	RevisionHistoryLimit *int32 `json:"revisionHistoryLimit,omitempty"`
+	RevisionHistoryLimit *int32 `json:"revisionHistoryLimit,omitempty" protobuf:"varint,7,opt,name=revisionHistoryLimit"`
 
 	// PodManagementPolicy says how pets are created and deleted.
 	// OrderedReady (the default, the Kubernetes 1.4 behaviour) creates
@@ -166,13 +166,13 @@ type PetSetSpec struct {
 	// Parallel creates and deletes pets without waiting for the others,
 	// in slow-start batches. It cannot change once the PetSet exists.
 	// +optional
-	PodManagementPolicy PodManagementPolicyType `json:"podManagementPolicy,omitempty"`
+	PodManagementPolicy PodManagementPolicyType `json:"podManagementPolicy,omitempty" protobuf:"bytes,8,opt,name=podManagementPolicy,casttype=PodManagementPolicyType"`
 
 	// MinReadySeconds is how long a pet must be Ready, without any of its
 	// containers crashing, to count as available. Defaults to 0: a pet is
 	// available as soon as it is Ready.
 	// +optional
-	MinReadySeconds int32 `json:"minReadySeconds,omitempty"`
+	MinReadySeconds int32 `json:"minReadySeconds,omitempty" protobuf:"varint,9,opt,name=minReadySeconds"`
 
 	// ProgressDeadlineSeconds is how long a rollout or a scaling may go
 	// without any pet becoming available or updated before the
@@ -180,19 +180,19 @@ type PetSetSpec struct {
 	// ProgressDeadlineExceeded. Unset, there is no deadline. It never makes
 	// the controller delete anything. Must be greater than minReadySeconds.
 	// +optional
-	ProgressDeadlineSeconds *int32 `json:"progressDeadlineSeconds,omitempty"`
+	ProgressDeadlineSeconds *int32 `json:"progressDeadlineSeconds,omitempty" protobuf:"varint,10,opt,name=progressDeadlineSeconds"`
 
 	// Ordinals sets the ordinals the pets are numbered with. Without it
 	// they are 0..replicas-1.
 	// +optional
-	Ordinals *PetSetOrdinals `json:"ordinals,omitempty"`
+	Ordinals *PetSetOrdinals `json:"ordinals,omitempty" protobuf:"bytes,11,opt,name=ordinals"`
 
 	// PersistentVolumeClaimRetentionPolicy says whether the claims created
 	// from volumeClaimTemplates are deleted when the PetSet is deleted or
 	// scaled down. The default, Retain for both, is the Kubernetes 1.4
 	// behaviour: claims are never deleted.
 	// +optional
-	PersistentVolumeClaimRetentionPolicy *PetSetPersistentVolumeClaimRetentionPolicy `json:"persistentVolumeClaimRetentionPolicy,omitempty"`
+	PersistentVolumeClaimRetentionPolicy *PetSetPersistentVolumeClaimRetentionPolicy `json:"persistentVolumeClaimRetentionPolicy,omitempty" protobuf:"bytes,12,opt,name=persistentVolumeClaimRetentionPolicy"`
 
 	// PodRemovalPolicy says how rolling updates, Recreate and scale downs
 	// remove pets: Delete (the default, as apps/v1) deletes them; Evict
@@ -202,7 +202,7 @@ type PetSetSpec struct {
 	// Succeeded are deleted, and the teardown of a deleted PetSet deletes
 	// its pets, under either policy.
 	// +optional
-	PodRemovalPolicy PodRemovalPolicyType `json:"podRemovalPolicy,omitempty"`
+	PodRemovalPolicy PodRemovalPolicyType `json:"podRemovalPolicy,omitempty" protobuf:"bytes,13,opt,name=podRemovalPolicy,casttype=PodRemovalPolicyType"`
 
 	// VolumeClaimUpdatePolicy says when a change of a claim template's
 	// storage request reaches the claims (a request may grow, never shrink;
@@ -212,7 +212,7 @@ type PetSetSpec struct {
 	// ordinal down, each after the previous one has reached its new
 	// capacity.
 	// +optional
-	VolumeClaimUpdatePolicy VolumeClaimUpdatePolicyType `json:"volumeClaimUpdatePolicy,omitempty"`
+	VolumeClaimUpdatePolicy VolumeClaimUpdatePolicyType `json:"volumeClaimUpdatePolicy,omitempty" protobuf:"bytes,14,opt,name=volumeClaimUpdatePolicy,casttype=VolumeClaimUpdatePolicyType"`
 }
 
 // VolumeClaimUpdatePolicyType names when claim template changes reach
@@ -259,7 +259,7 @@ type PetSetOrdinals struct {
 	// Start is the ordinal of the first pet: the pets are
 	// <name>-<start> .. <name>-<start+replicas-1>. Defaults to 0.
 	// +optional
-	Start int32 `json:"start"`
+	Start int32 `json:"start" protobuf:"varint,1,opt,name=start"`
 }
 
 // PersistentVolumeClaimRetentionPolicyType says what happens to the claims
@@ -282,14 +282,14 @@ type PetSetPersistentVolumeClaimRetentionPolicy struct {
 	// keeps the claims; Delete makes them dependents of the PetSet, so the
 	// garbage collector deletes them once it is gone.
 	// +optional
-	WhenDeleted PersistentVolumeClaimRetentionPolicyType `json:"whenDeleted,omitempty"`
+	WhenDeleted PersistentVolumeClaimRetentionPolicyType `json:"whenDeleted,omitempty" protobuf:"bytes,1,opt,name=whenDeleted,casttype=PersistentVolumeClaimRetentionPolicyType"`
 
 	// WhenScaled applies when the PetSet is scaled down: Retain (the
 	// default) keeps the claims; Delete makes the claims of each condemned
 	// pet dependents of its pod, so the garbage collector deletes them
 	// once the pod is gone.
 	// +optional
-	WhenScaled PersistentVolumeClaimRetentionPolicyType `json:"whenScaled,omitempty"`
+	WhenScaled PersistentVolumeClaimRetentionPolicyType `json:"whenScaled,omitempty" protobuf:"bytes,2,opt,name=whenScaled,casttype=PersistentVolumeClaimRetentionPolicyType"`
 }
 
 // PetSetUpdateStrategyType names an update strategy.
@@ -316,11 +316,11 @@ const (
 type PetSetUpdateStrategy struct {
 	// Type is OnDelete (the default), RollingUpdate or Recreate.
 	// +optional
-	Type PetSetUpdateStrategyType `json:"type,omitempty"`
+	Type PetSetUpdateStrategyType `json:"type,omitempty" protobuf:"bytes,1,opt,name=type,casttype=PetSetUpdateStrategyType"`
 
 	// RollingUpdate tunes the RollingUpdate strategy; only with it.
 	// +optional
-	RollingUpdate *RollingUpdatePetSetStrategy `json:"rollingUpdate,omitempty"`
+	RollingUpdate *RollingUpdatePetSetStrategy `json:"rollingUpdate,omitempty" protobuf:"bytes,2,opt,name=rollingUpdate"`
 }
 
 // RollingUpdatePetSetStrategy tunes a rolling update.
@@ -328,14 +328,14 @@ type RollingUpdatePetSetStrategy struct {
 	// Partition: pets whose ordinal is below it keep the current revision
 	// during a rolling update, even when they are deleted. Defaults to 0.
 	// +optional
-	Partition *int32 `json:"partition,omitempty"`
+	Partition *int32 `json:"partition,omitempty" protobuf:"varint,1,opt,name=partition"`
 
 	// MaxUnavailable is how many pets may be unavailable at once during a
 	// rolling update, counting pets that are already unavailable: a number
 	// of at least 1, or a percentage of spec.replicas, rounded down with a
 	// minimum of 1. Defaults to 1.
 	// +optional
-	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
+	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty" protobuf:"bytes,2,opt,name=maxUnavailable"`
 
 	// UnhealthyPodPolicy says what a rolling update does with a pet that
 	// is unavailable and runs a revision other than the update revision:
@@ -347,7 +347,7 @@ type RollingUpdatePetSetStrategy struct {
 	// being unhealthy, nor is a pet below the partition or one paused by
 	// pod.alpha.kubernetes.io/initialized=false.
 	// +optional
-	UnhealthyPodPolicy UnhealthyPodPolicyType `json:"unhealthyPodPolicy,omitempty"`
+	UnhealthyPodPolicy UnhealthyPodPolicyType `json:"unhealthyPodPolicy,omitempty" protobuf:"bytes,3,opt,name=unhealthyPodPolicy,casttype=UnhealthyPodPolicyType"`
 }
 
 // UnhealthyPodPolicyType names what a rolling update does with unavailable
@@ -369,44 +369,44 @@ type PetSetStatus struct {
 	// ObservedGeneration is the most recent generation observed by this
 	// PetSet.
 	// +optional
-	ObservedGeneration *int64 `json:"observedGeneration,omitempty"`
+	ObservedGeneration *int64 `json:"observedGeneration,omitempty" protobuf:"varint,1,opt,name=observedGeneration"`
 
 	// Replicas is the number of actual replicas (pets that exist).
-	Replicas int32 `json:"replicas"`
+	Replicas int32 `json:"replicas" protobuf:"varint,2,opt,name=replicas"`
 
 	// ReadyReplicas is the number of pets that are Running and Ready.
 	// +optional
-	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+	ReadyReplicas int32 `json:"readyReplicas,omitempty" protobuf:"varint,3,opt,name=readyReplicas"`
 
 	// CurrentReplicas is the number of pets that run currentRevision.
 	// +optional
-	CurrentReplicas int32 `json:"currentReplicas,omitempty"`
+	CurrentReplicas int32 `json:"currentReplicas,omitempty" protobuf:"varint,4,opt,name=currentReplicas"`
 
 	// UpdatedReplicas is the number of pets that run updateRevision.
 	// +optional
-	UpdatedReplicas int32 `json:"updatedReplicas,omitempty"`
+	UpdatedReplicas int32 `json:"updatedReplicas,omitempty" protobuf:"varint,5,opt,name=updatedReplicas"`
 
 	// CurrentRevision is the name of the ControllerRevision of the
 	// template the pets ran before the update in progress: the revision
 	// of every pet once an update is complete.
 	// +optional
-	CurrentRevision string `json:"currentRevision,omitempty"`
+	CurrentRevision string `json:"currentRevision,omitempty" protobuf:"bytes,6,opt,name=currentRevision"`
 
 	// UpdateRevision is the name of the ControllerRevision of the current
 	// pod template.
 	// +optional
-	UpdateRevision string `json:"updateRevision,omitempty"`
+	UpdateRevision string `json:"updateRevision,omitempty" protobuf:"bytes,7,opt,name=updateRevision"`
 
 	// CollisionCount counts the hash collisions of the PetSet's revision
 	// names; it goes into the hash of the next revision name. It never
 	// decreases.
 	// +optional
-	CollisionCount *int32 `json:"collisionCount,omitempty"`
+	CollisionCount *int32 `json:"collisionCount,omitempty" protobuf:"varint,8,opt,name=collisionCount"`
 
 	// AvailableReplicas is the number of pets that have been Ready for at
 	// least spec.minReadySeconds.
 	// +optional
-	AvailableReplicas int32 `json:"availableReplicas,omitempty"`
+	AvailableReplicas int32 `json:"availableReplicas,omitempty" protobuf:"varint,9,opt,name=availableReplicas"`
 
 	// Conditions are the latest observations of the PetSet's state. The
 	// condition Available is True when enough pets are available.
@@ -415,7 +415,7 @@ type PetSetStatus struct {
 	// +patchStrategy=merge
 	// +listType=map
 	// +listMapKey=type
-	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type" protobuf:"bytes,10,rep,name=conditions"`
 
 	// VolumeClaimTemplates reports, per claim template, how many claims
 	// of the pets exist and how many have reached the template's storage
@@ -423,19 +423,19 @@ type PetSetStatus struct {
 	// +optional
 	// +listType=map
 	// +listMapKey=templateName
-	VolumeClaimTemplates []PetSetVolumeClaimTemplateStatus `json:"volumeClaimTemplates,omitempty"`
+	VolumeClaimTemplates []PetSetVolumeClaimTemplateStatus `json:"volumeClaimTemplates,omitempty" protobuf:"bytes,11,rep,name=volumeClaimTemplates"`
 }
 
 // PetSetVolumeClaimTemplateStatus is the state of the claims of one claim
 // template.
 type PetSetVolumeClaimTemplateStatus struct {
 	// TemplateName is the name of the claim template.
-	TemplateName string `json:"templateName"`
+	TemplateName string `json:"templateName" protobuf:"bytes,1,opt,name=templateName"`
 	// Claims is how many pets in range have their claim of the template.
-	Claims int32 `json:"claims"`
+	Claims int32 `json:"claims" protobuf:"varint,2,opt,name=claims"`
 	// ClaimsAtSize is how many of those claims have a capacity of at least
 	// the template's storage request.
-	ClaimsAtSize int32 `json:"claimsAtSize"`
+	ClaimsAtSize int32 `json:"claimsAtSize" protobuf:"varint,3,opt,name=claimsAtSize"`
 }
 
 // PetSetAvailable is the condition type that is True when enough of a
@@ -472,8 +472,8 @@ type PetSetList struct {
 	metav1.TypeMeta `json:",inline"`
 	// Standard list metadata.
 	// +optional
-	metav1.ListMeta `json:"metadata,omitempty"`
+	metav1.ListMeta `json:"metadata,omitempty" protobuf:"bytes,1,opt,name=metadata"`
 
 	// Items is the list of PetSets.
-	Items []PetSet `json:"items"`
+	Items []PetSet `json:"items" protobuf:"bytes,2,rep,name=items"`
 }

@@ -28,6 +28,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apiserver/pkg/storage/storagebackend"
 	"k8s.io/utils/ptr"
 )
 
@@ -112,12 +113,14 @@ func serializerFor(tb testing.TB, mediaType string) runtime.Serializer {
 	return info.Serializer
 }
 
-// storageCodecFor is the codec the server's storage uses for mediaType: the
-// v1alpha1 version encoded, the internal version decoded, with defaults.
+// storageCodecFor is the codec the server's storage uses for mediaType.
 func storageCodecFor(tb testing.TB, mediaType string) runtime.Codec {
 	tb.Helper()
-	return Codecs.CodecForVersions(serializerFor(tb, mediaType), Codecs.UniversalDeserializer(),
-		appsv1alpha1.SchemeGroupVersion, apps.SchemeGroupVersion)
+	codec, err := StorageCodec(mediaType, storagebackend.Config{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return codec
 }
 
 // TestStoredGuidePetSetRoundTrips checks what the benchmarks measure: the

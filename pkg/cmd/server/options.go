@@ -42,8 +42,6 @@ import (
 	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
-	serverstorage "k8s.io/apiserver/pkg/server/storage"
-	"k8s.io/apiserver/pkg/storage/storagebackend"
 	"k8s.io/apiserver/pkg/util/compatibility"
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	"k8s.io/client-go/rest"
@@ -111,24 +109,6 @@ func NewOptions() *Options {
 	// in its encoding when they are next written.
 	o.RecommendedOptions.Etcd.DefaultStorageMediaType = runtime.ContentTypeProtobuf
 	return o
-}
-
-// storageCodec returns the codec of the stored PetSets: it encodes the
-// v1alpha1 version in mediaType and decodes JSON, YAML and protobuf alike
-// into the internal version, so objects written with another
-// --storage-media-type stay readable.
-func storageCodec(mediaType string, config storagebackend.Config) (runtime.Codec, error) {
-	codec, _, err := serverstorage.NewStorageCodec(serverstorage.StorageCodecConfig{
-		StorageMediaType:  mediaType,
-		StorageSerializer: apiserver.Codecs,
-		StorageVersion:    appsv1alpha1.SchemeGroupVersion,
-		MemoryVersion:     schema.GroupVersion{Group: appsv1alpha1.GroupName, Version: runtime.APIVersionInternal},
-		Config:            config,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("the storage codec of --storage-media-type %q: %w", mediaType, err)
-	}
-	return codec, nil
 }
 
 // AddFlags adds the flags of every option to fs.
@@ -244,7 +224,7 @@ func (o *Options) Config(ctx context.Context) (*apiserver.Config, error) {
 	// The generic server's storage factory takes the codec as it is; the
 	// storage media type is applied here.
 	if ro.Etcd != nil {
-		codec, err := storageCodec(ro.Etcd.DefaultStorageMediaType, ro.Etcd.StorageConfig)
+		codec, err := apiserver.StorageCodec(ro.Etcd.DefaultStorageMediaType, ro.Etcd.StorageConfig)
 		if err != nil {
 			return nil, err
 		}

@@ -24,6 +24,7 @@ import (
 
 	appsv1alpha1 "github.com/petsets/api/apps/v1alpha1"
 	"github.com/petsets/petset/pkg/apis/apps"
+	"github.com/petsets/petset/pkg/apiserver"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
@@ -59,7 +60,7 @@ func TestStorageCodecReadsEveryEncoding(t *testing.T) {
 		runtime.ContentTypeProtobuf: []byte("k8s\x00"),
 	}
 	for written, prefix := range prefixes {
-		writer, err := storageCodec(written, o.RecommendedOptions.Etcd.StorageConfig)
+		writer, err := apiserver.StorageCodec(written, o.RecommendedOptions.Etcd.StorageConfig)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -71,7 +72,7 @@ func TestStorageCodecReadsEveryEncoding(t *testing.T) {
 			t.Errorf("stored as %s, the PetSet starts with %q, want %q", written, data[:min(len(data), 16)], prefix)
 		}
 		for read := range prefixes {
-			reader, err := storageCodec(read, o.RecommendedOptions.Etcd.StorageConfig)
+			reader, err := apiserver.StorageCodec(read, o.RecommendedOptions.Etcd.StorageConfig)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -90,7 +91,7 @@ func TestStorageCodecReadsEveryEncoding(t *testing.T) {
 			}
 		}
 	}
-	if _, err := storageCodec("text/plain", o.RecommendedOptions.Etcd.StorageConfig); err == nil {
+	if _, err := apiserver.StorageCodec("text/plain", o.RecommendedOptions.Etcd.StorageConfig); err == nil {
 		t.Errorf("a storage codec for text/plain")
 	}
 }

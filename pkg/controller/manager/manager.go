@@ -194,24 +194,17 @@ type clients struct {
 	leaderElection kubernetes.Interface
 }
 
-// ProtobufContentType and ProtobufAcceptContentTypes are the content types of the controller's clients, as
-// kube-controller-manager's: protobuf, with JSON accepted for the types
-// that have no protobuf encoding (custom resources).
-const (
-	ProtobufContentType        = "application/vnd.kubernetes.protobuf"
-	ProtobufAcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
-)
-
 // WithProtobuf returns a copy of config whose clients send protobuf and ask
-// for protobuf, accepting JSON too, unless config already names a content
-// type.
+// for protobuf, accepting JSON too (for types without a protobuf encoding,
+// such as custom resources), as kube-controller-manager's clients do,
+// unless config already names a content type.
 func WithProtobuf(config *rest.Config) *rest.Config {
 	config = rest.CopyConfig(config)
 	if config.ContentType == "" {
-		config.ContentType = ProtobufContentType
+		config.ContentType = runtime.ContentTypeProtobuf
 	}
 	if config.AcceptContentTypes == "" {
-		config.AcceptContentTypes = ProtobufAcceptContentTypes
+		config.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
 	}
 	return config
 }

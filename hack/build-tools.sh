@@ -102,8 +102,37 @@ tools::build::etcd() {
 }
 
 tools::build::kwok() {
-  local out="$1"
-  go build "${COMMON_BUILD_FLAGS[@]}" -ldflags "-s -w" -o "${out}/kwok" sigs.k8s.io/kwok/cmd/kwok
+  local out="$1" modfile
+  modfile="$(tools::patched_modfile sigs.k8s.io/kwok)" || return 1
+  go build "${COMMON_BUILD_FLAGS[@]}" -modfile "${modfile}" -ldflags "-s -w" \
+    -o "${out}/kwok" sigs.k8s.io/kwok/cmd/kwok
+}
+
+# tools::patched_modfile MODULE copies MODULE from the module cache into
+# _output/patched, applies the current directory's *.patch files to the copy
+# (paths relative to MODULE's root, as git diff writes them), and prints the
+# path of a copy of the current go.mod that replaces MODULE with the patched
+# copy, for go build -modfile. (go build -overlay refuses files in the module
+# cache.)
+tools::patched_modfile() {
+  local module="$1" src work patch
+  src="$(go list -m -f '{{.Dir}}' "${module}")" || return 1
+  work="${PETSET_OUTPUT}/patched/${module//\//_}"
+  rm -rf "${work}"
+  mkdir -p "${work}"
+  cp -R "${src}" "${work}/src"
+  chmod -R u+w "${work}/src"
+  for patch in *.patch; do
+    [[ -f "${patch}" ]] || continue
+    patch --quiet --forward --no-backup-if-mismatch -p1 -d "${work}/src" <"${patch}" >&2 || {
+      echo "${patch} does not apply to ${module} (${src})" >&2
+      return 1
+    }
+  done
+  cp go.mod "${work}/go.mod"
+  cp go.sum "${work}/go.sum"
+  go mod edit -replace "${module}=${work}/src" "${work}/go.mod" || return 1
+  echo "${work}/go.mod"
 }
 
 tools::build::coredns() {
@@ -135,6 +164,11 @@ tools::fingerprint() {
     util::sha256_of "${dir}/go.mod" "${dir}/go.sum" "${dir}"/*.go
     # The recipe and the flags it uses.
     declare -f "tools::build::${group}"
+    # Patches to the group's modules, and the code that applies them.
+    if compgen -G "${dir}/*.patch" >/dev/null; then
+      util::sha256_of "${dir}"/*.patch
+      declare -f tools::patched_modfile
+    fi
     printf '%s\n' "${COMMON_BUILD_FLAGS[@]}" "GOFLAGS=${GOFLAGS}" "CGO_ENABLED=${CGO_ENABLED}"
     go env GOVERSION GOOS GOARCH
   } | sha256sum | cut -d' ' -f1

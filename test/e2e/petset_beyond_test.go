@@ -91,7 +91,7 @@ func TestPetSetRolloutRecoversOnceTheTemplateIsFixed(t *testing.T) {
 			if set.Status.UpdateRevision != good {
 				t.Errorf("update revision %s after the fix, want the first revision %s", set.Status.UpdateRevision, good)
 			}
-			evs := pcWithoutKwokRace(t, rec.Events(), mark)
+			evs := rec.Events()
 			if diff := cmp.Diff([]string{"web-2"}, roDeletedOrder(evs, mark)); diff != "" {
 				t.Errorf("pets replaced after the fix (-want +got):\n%s", diff)
 			}
@@ -146,7 +146,7 @@ func TestPetSetEvictionRespectsDisruptionBudgets(t *testing.T) {
 			roSetImage(t, ns, pcNewImage)
 			set := roWaitRolledOut(t, ns, replicas)
 			rec.WaitForSteady(t, pcPetNames(0, replicas))
-			evs := pcWithoutKwokRace(t, rec.Events(), mark)
+			evs := rec.Events()
 			if most, at := roUnavailable(evs, mark, replicas); most != tc.wantUnavailable {
 				t.Errorf("with %s, at most %d pets were unavailable at once (first at %s), want %d", tc.policy, most, at, tc.wantUnavailable)
 			}

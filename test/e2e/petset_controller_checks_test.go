@@ -107,12 +107,6 @@ func TestPetSetControllerOrderingChecks(t *testing.T) {
 		{"deleted in the wrong order", "A0 R0 A1 R1 A2 R2 T1 D1 T2 D2", func(t testing.TB, evs []pcPodEvent) {
 			pcCheckDeletedInOrder(t, evs, 0, "web-2", "web-1")
 		}, true},
-		{"recreated after kwok's race", "A0 R0 A1 R1 D0 A0 D0 A0 R0 D1 A1 R1", func(t testing.TB, evs []pcPodEvent) {
-			pcCheckCreatedInOrder(t, pcWithoutKwokRace(t, evs, 4), 4, "web-0", "web-1")
-		}, false},
-		{"a ready pet deleted is no kwok race", "A0 R0 A1 R1 D0 A0 R0 D0 A0 R0", func(t testing.TB, evs []pcPodEvent) {
-			pcCheckCreatedInOrder(t, pcWithoutKwokRace(t, evs, 4), 4, "web-0")
-		}, true},
 		{"created while the instance of the lower pet terminates", "A0 R0 T0 A1 R1", func(t testing.TB, evs []pcPodEvent) {
 			pcCheckCreatedInOrder(t, evs, 0, "web-0", "web-1")
 		}, true},

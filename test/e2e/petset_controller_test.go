@@ -294,7 +294,7 @@ func TestPetSetControllerPetsKeepTheirIdentity(t *testing.T) {
 	pets := pcWaitPets(t, ns, 2)
 	rec.WaitForSteady(t, pcPetNames(0, 2))
 	evs := rec.Events()
-	pcCheckCreatedInOrder(t, pcWithoutKwokRace(t, evs, mark), mark, "web-0", "web-1")
+	pcCheckCreatedInOrder(t, evs, mark, "web-0", "web-1")
 	pcCheckOrderedCreation(t, evs)
 	set := pcGetSet(t, ns)
 	for i, name := range pcPetNames(0, 2) {
@@ -380,7 +380,7 @@ func TestPetSetControllerImageUpgrade(t *testing.T) {
 	}
 	pcCheckImages(t, ns, pcNewImage, pcNewImage, pcNewImage)
 	evs := rec.Events()
-	pcCheckCreatedInOrder(t, pcWithoutKwokRace(t, evs, mark), mark, "web-1", "web-2")
+	pcCheckCreatedInOrder(t, evs, mark, "web-1", "web-2")
 	pcCheckOrderedCreation(t, evs)
 	if got := pcClaimUIDs(t, ns); !maps.Equal(got, claims) {
 		t.Errorf("claims after the upgrade: %v, want the same claims %v", got, claims)

@@ -722,49 +722,6 @@ func pcCheckPetSequence(t testing.TB, evs []pcPodEvent) {
 	}
 }
 
-// pcWithoutKwokRace returns evs without the pet instances (by UID) created
-// at or after seq from that were deleted before they were ever Running and
-// Ready, and logs them. It is for tests that delete pets themselves (the
-// guide's kubectl delete pod) and never scale down: there the controller
-// deletes no pet that has not been Running and Ready (it deletes Failed and
-// Succeeded pets, and condemned ones), so such a deletion comes from outside.
-// It is kwok's: kwok (v0.8.0, pod_controller.go deleteResource) finishes
-// every terminating pod with a DELETE by name without a UID precondition;
-// with the example's terminationGracePeriodSeconds: 0 the API server has
-// already removed the pod, and that DELETE can hit the pet the controller
-// has just created in its place. (A kubelet deletes with the pod's UID as
-// precondition.) The controller must then create the pet once more, which
-// the callers check.
-func pcWithoutKwokRace(t testing.TB, evs []pcPodEvent, from int) []pcPodEvent {
-	t.Helper()
-	created := map[types.UID]bool{}
-	everReady := map[types.UID]bool{}
-	hit := map[types.UID]bool{}
-	for _, e := range evs {
-		if e.Seq < from {
-			continue
-		}
-		switch {
-		case e.Type == watch.Added:
-			created[e.UID] = true
-		case e.Terminating || e.Type == watch.Deleted:
-			if created[e.UID] && !everReady[e.UID] && !hit[e.UID] {
-				hit[e.UID] = true
-				t.Logf("kwok's DELETE by name hit %s (uid %s) right after its creation: %s", e.Name, e.UID, e)
-			}
-		case e.Ready && e.Phase == corev1.PodRunning:
-			everReady[e.UID] = true
-		}
-	}
-	var out []pcPodEvent
-	for _, e := range evs {
-		if !hit[e.UID] {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
 // pcCheckNoDeletions fails if a pod deletion started in evs after seq from.
 func pcCheckNoDeletions(t testing.TB, evs []pcPodEvent, from int) {
 	t.Helper()

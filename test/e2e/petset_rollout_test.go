@@ -228,7 +228,7 @@ func TestPetSetRollingUpdate(t *testing.T) {
 		t.Fatalf("the image change kept revision %s", first)
 	}
 	rec.WaitForSteady(t, pcPetNames(0, replicas))
-	evs := pcWithoutKwokRace(t, rec.Events(), mark)
+	evs := rec.Events()
 	if diff := cmp.Diff(roReversed(pcPetNames(0, replicas)), roDeletedOrder(evs, mark)); diff != "" {
 		t.Errorf("pets replaced (-want +got):\n%s", diff)
 	}
@@ -253,7 +253,7 @@ func TestPetSetRollingUpdate(t *testing.T) {
 	if set.Status.CurrentRevision != second {
 		t.Errorf("during the partitioned rollout the current revision is %s, want %s", set.Status.CurrentRevision, second)
 	}
-	evs = pcWithoutKwokRace(t, pcSynced(t, ns, rec), mark)
+	evs = pcSynced(t, ns, rec)
 	if diff := cmp.Diff([]string{"web-4", "web-3", "web-2"}, roDeletedOrder(evs, mark)); diff != "" {
 		t.Errorf("pets replaced with partition 2 (-want +got):\n%s", diff)
 	}
@@ -276,7 +276,7 @@ func TestPetSetRollingUpdate(t *testing.T) {
 		t.Errorf("after the partition dropped to 0 the current revision is %s, want %s", got, first)
 	}
 	rec.WaitForSteady(t, pcPetNames(0, replicas))
-	if diff := cmp.Diff([]string{"web-1", "web-0"}, roDeletedOrder(pcWithoutKwokRace(t, rec.Events(), mark), mark)); diff != "" {
+	if diff := cmp.Diff([]string{"web-1", "web-0"}, roDeletedOrder(rec.Events(), mark)); diff != "" {
 		t.Errorf("pets replaced once the partition dropped to 0 (-want +got):\n%s", diff)
 	}
 	roCheckPets(t, ns, repeat(pcImage, replicas), repeat(first, replicas))
@@ -296,7 +296,7 @@ func TestPetSetRollingUpdateMaxUnavailable(t *testing.T) {
 	roSetImage(t, ns, pcNewImage)
 	set := roWaitRolledOut(t, ns, replicas)
 	rec.WaitForSteady(t, pcPetNames(0, replicas))
-	evs := pcWithoutKwokRace(t, rec.Events(), mark)
+	evs := rec.Events()
 	if most, at := roUnavailable(evs, mark, replicas); most != 2 {
 		t.Errorf("at most %d pets were unavailable at once (first at %s), want exactly maxUnavailable 2", most, at)
 	}
@@ -323,7 +323,7 @@ func TestPetSetRecreate(t *testing.T) {
 	roSetImage(t, ns, pcNewImage)
 	second := roWaitRolledOut(t, ns, replicas).Status.UpdateRevision
 	rec.WaitForSteady(t, pcPetNames(0, replicas))
-	evs := pcWithoutKwokRace(t, rec.Events(), mark)
+	evs := rec.Events()
 	old := map[types.UID]bool{}
 	for uid, e := range pcLive(pcBefore(evs, mark)) {
 		if e.Revision == first {

@@ -116,7 +116,13 @@ tools::build::kwok() {
 # cache.)
 tools::patched_modfile() {
   local module="$1" src work patch
+  # go list -m names no directory for a module not yet downloaded.
+  go mod download "${module}" || return 1
   src="$(go list -m -f '{{.Dir}}' "${module}")" || return 1
+  [[ -d "${src}" ]] || {
+    echo "no directory for ${module} in the module cache" >&2
+    return 1
+  }
   work="${PETSET_OUTPUT}/patched/${module//\//_}"
   rm -rf "${work}"
   mkdir -p "${work}"

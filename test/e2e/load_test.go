@@ -568,7 +568,7 @@ func TestLoadPetSetsThroughTheAggregator(t *testing.T) {
 	}
 	var settled []float64
 	for round := 1; round <= rounds; round++ {
-		s.round(ctx, round, rounds)
+		s.round(ctx, round)
 		// The first round's reference is the baseline, the others' the
 		// lowest heap after an earlier round: where the heap settles
 		// within the tolerance of it, the wait stops there.
@@ -576,7 +576,7 @@ func TestLoadPetSetsThroughTheAggregator(t *testing.T) {
 		if round > 1 {
 			ref = slices.Min(settled)
 		}
-		settled = append(settled, s.settle(ctx, round, rounds, ref))
+		settled = append(settled, s.settle(ctx, round, ref))
 	}
 	last := settled[len(settled)-1]
 	t.Logf("petset-apiserver heap after the deletion: %.1f MiB, %+.0f%% of the baseline %.1f MiB before any load", last/(1<<20), 100*(last/baseline-1), baseline/(1<<20))
@@ -644,9 +644,10 @@ func (s *loadScenario) addHeap(ctx context.Context, phase string) float64 {
 	return v
 }
 
-// roundName prefixes phase with the round when there is more than one.
-func roundName(round, rounds int, phase string) string {
-	if rounds == 1 {
+// roundName prefixes phase with the round when the load runs more than
+// once.
+func (s *loadScenario) roundName(round int, phase string) string {
+	if s.load.Rounds <= 1 {
 		return phase
 	}
 	return fmt.Sprintf("round %d, %s", round, phase)
@@ -655,7 +656,7 @@ func roundName(round, rounds int, phase string) string {
 // round creates, updates, lists and deletes s.objects PetSets with
 // s.clients clients while s.watches watches stay open, then checks the
 // watches' events and the response codes.
-func (s *loadScenario) round(ctx context.Context, round, rounds int) {
+func (s *loadScenario) round(ctx context.Context, round int) {
 	t := s.t
 	t.Helper()
 	ns, stats, objects, clients, watches := s.ns, s.stats, s.objects, s.clients, s.watches
@@ -697,9 +698,9 @@ func (s *loadScenario) round(ctx context.Context, round, rounds int) {
 		t.Helper()
 		began := time.Now()
 		if err := loadRun(ctx, cs, objects, do); err != nil {
-			t.Fatalf("%s: %v", roundName(round, rounds, what), err)
+			t.Fatalf("%s: %v", s.roundName(round, what), err)
 		}
-		t.Logf("%s: %d PetSets by %d clients in %s", roundName(round, rounds, what), objects, clients, time.Since(began).Round(time.Millisecond))
+		t.Logf("%s: %d PetSets by %d clients in %s", s.roundName(round, what), objects, clients, time.Since(began).Round(time.Millisecond))
 	}
 	phase("create", func(ctx context.Context, c versioned.Interface, i int) error {
 		ps := tmpl.DeepCopy()
@@ -758,9 +759,9 @@ func (s *loadScenario) round(ctx context.Context, round, rounds int) {
 		}
 		return nil
 	}); err != nil {
-		t.Fatalf("%s: %v", roundName(round, rounds, "list"), err)
+		t.Fatalf("%s: %v", s.roundName(round, "list"), err)
 	}
-	s.addHeap(ctx, roundName(round, rounds, fmt.Sprintf("during (%d PetSets)", objects)))
+	s.addHeap(ctx, s.roundName(round, fmt.Sprintf("during (%d PetSets)", objects)))
 	if round == 1 {
 		if path, err := s.heap.profile(ctx, "during"); err != nil {
 			t.Errorf("%v", err)
@@ -778,7 +779,7 @@ func (s *loadScenario) round(ctx context.Context, round, rounds int) {
 		if n == 1 {
 			what = "1 update met a conflict (409, the controller had written the status) and was retried"
 		}
-		s.result.Notes = append(s.result.Notes, roundName(round, rounds, what))
+		s.result.Notes = append(s.result.Notes, s.roundName(round, what))
 	}
 
 	// Every watch sees the deletion of each of its PetSets.
@@ -818,17 +819,17 @@ func (s *loadScenario) round(ctx context.Context, round, rounds int) {
 		problems := loadCheckEvents(evs, shardNames[k])
 		for i, p := range problems {
 			if i == 10 {
-				t.Errorf("%s: %d more problems", roundName(round, rounds, fmt.Sprintf("shard %d", k)), len(problems)-10)
+				t.Errorf("%s: %d more problems", s.roundName(round, fmt.Sprintf("shard %d", k)), len(problems)-10)
 				break
 			}
-			t.Errorf("%s: %s", roundName(round, rounds, fmt.Sprintf("shard %d", k)), p)
+			t.Errorf("%s: %s", s.roundName(round, fmt.Sprintf("shard %d", k)), p)
 		}
 	}
 	s.load.WatchEvents += events
 	t.Logf("%s: %d PetSets created, updated and deleted by %d clients in %s; %d watch events",
-		roundName(round, rounds, "load"), objects, clients, time.Since(start).Round(time.Millisecond), events)
+		s.roundName(round, "load"), objects, clients, time.Since(start).Round(time.Millisecond), events)
 	if restarts > 0 {
-		s.result.Notes = append(s.result.Notes, roundName(round, rounds, fmt.Sprintf("the server ended watches %d times (the watch cache closes the watch of a client that falls behind); "+
+		s.result.Notes = append(s.result.Notes, s.roundName(round, fmt.Sprintf("the server ended watches %d times (the watch cache closes the watch of a client that falls behind); "+
 			"each was started again from the last resourceVersion it had received", restarts)))
 	}
 	stats.mu.Lock()
@@ -847,7 +848,7 @@ func (s *loadScenario) round(ctx context.Context, round, rounds int) {
 // settle reads the heap after a round's deletion until it is within
 // loadHeapTolerance of ref, for at most loadHeapSettle, records the last
 // reading and returns it. Below loadHeapCheckFrom PetSets it reads once.
-func (s *loadScenario) settle(ctx context.Context, round, rounds int, ref float64) float64 {
+func (s *loadScenario) settle(ctx context.Context, round int, ref float64) float64 {
 	s.t.Helper()
 	limit := ref * (1 + loadHeapTolerance)
 	start := time.Now()
@@ -869,7 +870,7 @@ func (s *loadScenario) settle(ctx context.Context, round, rounds int, ref float6
 		}
 	}
 	phase := fmt.Sprintf("after the deletion (%s later)", time.Since(start).Round(time.Second))
-	s.load.Heap = append(s.load.Heap, reliability.HeapSample{Phase: roundName(round, rounds, phase), Bytes: v})
-	s.t.Logf("petset-apiserver heap %s: %.1f MiB", roundName(round, rounds, phase), v/(1<<20))
+	s.load.Heap = append(s.load.Heap, reliability.HeapSample{Phase: s.roundName(round, phase), Bytes: v})
+	s.t.Logf("petset-apiserver heap %s: %.1f MiB", s.roundName(round, phase), v/(1<<20))
 	return v
 }

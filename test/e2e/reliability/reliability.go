@@ -228,7 +228,7 @@ func Render(w io.Writer, results []Result, command string) error {
 		b.WriteString("PetSets by label, stay open. Every watch must see, in resourceVersion order, each of its PetSets added, ")
 		b.WriteString("modified by the update and deleted; no response may have a 5xx code. petset-apiserver's heap is read from ")
 		b.WriteString("its `/metrics` right after a garbage collection (`/debug/pprof/heap?gc=1`). At full size the load runs ")
-		b.WriteString("three times; after each round's deletion the test waits (bounded) for the heap to settle, and after the ")
+		b.WriteString("several times (the heading gives the count); after each round's deletion the test waits (bounded) for the heap to settle, and after the ")
 		b.WriteString("last round it must be within the tolerance of the lowest it settled at after an earlier round: a leak grows ")
 		b.WriteString("from round to round, while the watch cache's history, which resizes itself to hold at least 75 s of ")
 		b.WriteString("events, stays bounded. The heap before any load is the table's reference; k8s.io/apiserver's watch cache keeps the ")

@@ -122,7 +122,7 @@ func NewController(
 		&realPetObjectManager{client: kubeClient, claimLister: pvcInformer.Lister()},
 		recorder, expectations)
 
-	revisions := &realRevisionControl{client: kubeClient, lister: revisionInformer.Lister()}
+	revisions := &realRevisionControl{client: kubeClient, indexer: revisionInformer.Informer().GetIndexer()}
 	c := &Controller{
 		petSetClient: petSetClient,
 		recorder:     recorder,
@@ -147,6 +147,9 @@ func NewController(
 
 	if err := addControllerIndex(podInformer.Informer()); err != nil {
 		return nil, fmt.Errorf("add pod index %s: %w", controllerIndex, err)
+	}
+	if err := addControllerIndex(revisionInformer.Informer()); err != nil {
+		return nil, fmt.Errorf("add ControllerRevision index %s: %w", controllerIndex, err)
 	}
 	if _, err := podInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { c.addPod(logger, obj) },
@@ -412,23 +415,24 @@ func controllerIndexKeyForOrphans(namespace string) string {
 	return "orphans/" + namespace
 }
 
-// addControllerIndex indexes pods by controller UID, and orphans by namespace.
+// addControllerIndex indexes the informer's objects (pods, ControllerRevisions)
+// by controller UID, and those without a controller by namespace.
 func addControllerIndex(informer cache.SharedIndexInformer) error {
 	if _, ok := informer.GetIndexer().GetIndexers()[controllerIndex]; ok {
 		return nil
 	}
-	return informer.AddIndexers(cache.Indexers{
-		controllerIndex: func(obj any) ([]string, error) {
-			pod, ok := obj.(*v1.Pod)
-			if !ok {
-				return nil, nil
-			}
-			if ref := metav1.GetControllerOfNoCopy(pod); ref != nil {
-				return []string{controllerIndexKeyForUID(ref.UID)}, nil
-			}
-			return []string{controllerIndexKeyForOrphans(pod.Namespace)}, nil
-		},
-	})
+	return informer.AddIndexers(cache.Indexers{controllerIndex: controllerIndexFunc})
+}
+
+func controllerIndexFunc(obj any) ([]string, error) {
+	o, ok := obj.(metav1.Object)
+	if !ok {
+		return nil, nil
+	}
+	if ref := metav1.GetControllerOfNoCopy(o); ref != nil {
+		return []string{controllerIndexKeyForUID(ref.UID)}, nil
+	}
+	return []string{controllerIndexKeyForOrphans(o.GetNamespace())}, nil
 }
 
 // enqueue adds the PetSet (or its tombstone) to the work queue.

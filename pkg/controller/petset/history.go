@@ -34,11 +34,12 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/kubernetes"
-	appslisters "k8s.io/client-go/listers/apps/v1"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 
@@ -70,38 +71,39 @@ type revisionControlInterface interface {
 }
 
 // realRevisionControl implements revisionControlInterface with a clientset
-// and a ControllerRevision lister.
+// and the ControllerRevision informer's indexer, which carries the
+// controller index (addControllerIndex): a sync reads the revisions of its
+// own PetSet and the orphans of its namespace, never the whole namespace.
 type realRevisionControl struct {
-	client kubernetes.Interface
-	lister appslisters.ControllerRevisionLister
+	client  kubernetes.Interface
+	indexer cache.Indexer
 }
 
-// listMatching returns the cached revisions of set's namespace that match
-// its selector.
-func (rc *realRevisionControl) listMatching(set *appsv1alpha1.PetSet) ([]*appsv1.ControllerRevision, error) {
+// revisionsByIndex returns the cached revisions under indexKey of the
+// controller index that are in set's namespace and match its selector.
+func (rc *realRevisionControl) revisionsByIndex(set *appsv1alpha1.PetSet, indexKey string) ([]*appsv1.ControllerRevision, error) {
 	selector, err := getSelector(set)
 	if err != nil {
 		return nil, err
 	}
-	all, err := rc.lister.ControllerRevisions(set.Namespace).List(selector)
+	objs, err := rc.indexer.ByIndex(controllerIndex, indexKey)
 	if err != nil {
 		return nil, fmt.Errorf("list revisions of PetSet %s/%s: %w", set.Namespace, set.Name, err)
 	}
-	return all, nil
-}
-
-func (rc *realRevisionControl) ListRevisions(set *appsv1alpha1.PetSet) ([]*appsv1.ControllerRevision, error) {
-	all, err := rc.listMatching(set)
-	if err != nil {
-		return nil, err
-	}
-	owned := make([]*appsv1.ControllerRevision, 0, len(all))
-	for _, rev := range all {
-		if ref := metav1.GetControllerOfNoCopy(rev); ref != nil && ref.UID == set.UID {
-			owned = append(owned, rev)
+	revs := make([]*appsv1.ControllerRevision, 0, len(objs))
+	for _, obj := range objs {
+		rev, ok := obj.(*appsv1.ControllerRevision)
+		if ok && rev.Namespace == set.Namespace && selector.Matches(labels.Set(rev.Labels)) {
+			revs = append(revs, rev)
 		}
 	}
-	return owned, nil
+	return revs, nil
+}
+
+// ListRevisions returns the revisions whose controller is set and that match
+// its selector.
+func (rc *realRevisionControl) ListRevisions(set *appsv1alpha1.PetSet) ([]*appsv1.ControllerRevision, error) {
+	return rc.revisionsByIndex(set, controllerIndexKeyForUID(set.UID))
 }
 
 // ListOrphanRevisions returns the revisions of set's namespace that have no
@@ -109,13 +111,13 @@ func (rc *realRevisionControl) ListRevisions(set *appsv1alpha1.PetSet) ([]*appsv
 // those a PetSet of the same name left when it was deleted with
 // --cascade=orphan.
 func (rc *realRevisionControl) ListOrphanRevisions(set *appsv1alpha1.PetSet) ([]*appsv1.ControllerRevision, error) {
-	all, err := rc.listMatching(set)
+	all, err := rc.revisionsByIndex(set, controllerIndexKeyForOrphans(set.Namespace))
 	if err != nil {
 		return nil, err
 	}
 	var orphans []*appsv1.ControllerRevision
 	for _, rev := range all {
-		if metav1.GetControllerOfNoCopy(rev) == nil && revisionNamedAfter(set.Name, rev.Name) {
+		if revisionNamedAfter(set.Name, rev.Name) {
 			orphans = append(orphans, rev)
 		}
 	}

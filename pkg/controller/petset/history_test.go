@@ -18,6 +18,7 @@ package petset
 
 import (
 	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -30,7 +31,10 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
+	appslisters "k8s.io/client-go/listers/apps/v1"
+	"k8s.io/client-go/tools/cache"
 
 	petsetdefaults "github.com/petsets/petset/pkg/apis/apps/v1alpha1"
 )
@@ -425,5 +429,122 @@ func TestRevisionDataSurvivesAPatchOfTheRevision(t *testing.T) {
 	}
 	if len(after.OwnerReferences) != 0 {
 		t.Errorf("owner references not removed: %v", after.OwnerReferences)
+	}
+}
+
+// TestRevisionControlReadsTheControllerIndex checks that the revision lists
+// of a sync come from the controller index: the PetSet's own revisions that
+// match its selector, and the orphans of its namespace named after it,
+// whatever else the namespace and the cluster hold.
+func TestRevisionControlReadsTheControllerIndex(t *testing.T) {
+	set := newPetSet(1)
+	other := newPetSet(1)
+	other.Name, other.UID = "db", "db-uid"
+	rev := func(name, namespace string, owner *appsv1alpha1.PetSet, lbls map[string]string) *appsv1.ControllerRevision {
+		r := &appsv1.ControllerRevision{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: lbls}}
+		if owner != nil {
+			r.OwnerReferences = []metav1.OwnerReference{*newControllerRef(owner)}
+		}
+		return r
+	}
+	matching := map[string]string{"app": "nginx"}
+	revisions := []*appsv1.ControllerRevision{
+		rev("web-aaa", testNamespace, set, matching),
+		rev("web-bbb", testNamespace, set, map[string]string{"app": "other"}),
+		rev("db-aaa", testNamespace, other, matching),
+		rev("web-ccc", testNamespace, nil, matching),
+		rev("web-ddd", testNamespace, nil, map[string]string{"app": "other"}),
+		rev("web-x-ddd", testNamespace, nil, matching),
+		rev("db-bbb", testNamespace, nil, matching),
+		rev("web-eee", "elsewhere", set, matching),
+		rev("web-fff", "elsewhere", nil, matching),
+	}
+	indexer := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{controllerIndex: controllerIndexFunc})
+	for _, r := range revisions {
+		if err := indexer.Add(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rc := &realRevisionControl{indexer: indexer}
+	names := func(revs []*appsv1.ControllerRevision) []string {
+		var out []string
+		for _, r := range revs {
+			out = append(out, r.Namespace+"/"+r.Name)
+		}
+		slices.Sort(out)
+		return out
+	}
+	tests := []struct {
+		name string
+		list func(*appsv1alpha1.PetSet) ([]*appsv1.ControllerRevision, error)
+		want []string
+	}{
+		{"own revisions that match the selector", rc.ListRevisions, []string{testNamespace + "/web-aaa"}},
+		{"orphans of the namespace named after the PetSet", rc.ListOrphanRevisions, []string{testNamespace + "/web-ccc"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := tc.list(set)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, names(got)); diff != "" {
+				t.Errorf("revisions (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// BenchmarkRevisionLists compares, for one PetSet among n in a namespace
+// (one revision each), the revision lists of a sync read from the controller
+// index with a scan of the namespace that matches every revision's labels
+// against the selector (what a ControllerRevision lister's List does).
+func BenchmarkRevisionLists(b *testing.B) {
+	for _, n := range []int{100, 3000} {
+		indexer := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{
+			cache.NamespaceIndex: cache.MetaNamespaceIndexFunc,
+			controllerIndex:      controllerIndexFunc,
+		})
+		var sets []*appsv1alpha1.PetSet
+		for i := range n {
+			set := newPetSet(1)
+			set.Name = fmt.Sprintf("web%d", i)
+			set.UID = types.UID(set.Name + "-uid")
+			sets = append(sets, set)
+			rev := &appsv1.ControllerRevision{ObjectMeta: metav1.ObjectMeta{
+				Name: set.Name + "-abc", Namespace: testNamespace, Labels: map[string]string{"app": "nginx"},
+				OwnerReferences: []metav1.OwnerReference{*newControllerRef(set)},
+			}}
+			if err := indexer.Add(rev); err != nil {
+				b.Fatal(err)
+			}
+		}
+		set := sets[n/2]
+		b.Run(fmt.Sprintf("revisions=%d/controller-index", n), func(b *testing.B) {
+			rc := &realRevisionControl{indexer: indexer}
+			for b.Loop() {
+				if _, err := rc.ListRevisions(set); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := rc.ListOrphanRevisions(set); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("revisions=%d/namespace-scan", n), func(b *testing.B) {
+			lister := appslisters.NewControllerRevisionLister(indexer)
+			for b.Loop() {
+				selector, err := getSelector(set)
+				if err != nil {
+					b.Fatal(err)
+				}
+				// ListRevisions and ListOrphanRevisions, one scan each.
+				for range 2 {
+					if _, err := lister.ControllerRevisions(set.Namespace).List(selector); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
 	}
 }

@@ -610,27 +610,41 @@ func (c *Controller) deleteClaim(logger klog.Logger, obj any) {
 
 // petSetsForClaim returns the PetSets in the claim's namespace one of whose
 // pets' claims has the claim's name: "<template>-<petset>-<ordinal>". More
-// than one PetSet can match, as names can collide.
+// than one PetSet can match, as names can collide: the PetSet's name is
+// whatever follows one of the dashes, so each is looked up by name.
 func (c *Controller) petSetsForClaim(logger klog.Logger, claim *v1.PersistentVolumeClaim) []*appsv1alpha1.PetSet {
 	parent, ordinal := getParentNameAndOrdinal(claim.Name)
 	if ordinal < 0 {
 		return nil
 	}
-	sets, err := c.setLister.PetSets(claim.Namespace).List(labels.Everything())
-	if err != nil {
-		utilruntime.HandleErrorWithLogger(logger, err, "Cannot list PetSets", "namespace", claim.Namespace)
-		return nil
-	}
+	lister := c.setLister.PetSets(claim.Namespace)
 	var matching []*appsv1alpha1.PetSet
-	for _, set := range sets {
-		for i := range set.Spec.VolumeClaimTemplates {
-			if parent == set.Spec.VolumeClaimTemplates[i].Name+"-"+set.Name {
+	for i := strings.IndexByte(parent, '-'); i >= 0; i = nextDash(parent, i) {
+		template, name := parent[:i], parent[i+1:]
+		set, err := lister.Get(name)
+		if err != nil {
+			if !apierrors.IsNotFound(err) {
+				utilruntime.HandleErrorWithLogger(logger, err, "Cannot get PetSet", "petSet", klog.KRef(claim.Namespace, name))
+			}
+			continue
+		}
+		for j := range set.Spec.VolumeClaimTemplates {
+			if set.Spec.VolumeClaimTemplates[j].Name == template {
 				matching = append(matching, set)
 				break
 			}
 		}
 	}
 	return matching
+}
+
+// nextDash returns the index of the first dash of s after index i, or -1.
+func nextDash(s string, i int) int {
+	j := strings.IndexByte(s[i+1:], '-')
+	if j < 0 {
+		return -1
+	}
+	return i + 1 + j
 }
 
 // resolveControllerRef returns the PetSet a controller reference points to,
@@ -649,21 +663,21 @@ func (c *Controller) resolveControllerRef(namespace string, ref *metav1.OwnerRef
 	return set
 }
 
-// getPetSetsForPod returns the PetSets whose selector matches the pod and
-// whose pet names include the pod's name.
+// getPetSetsForPod returns the PetSet whose pet name is the pod's name and
+// whose selector matches the pod: none or one, as PetSet names are unique in
+// a namespace.
 func (c *Controller) getPetSetsForPod(logger klog.Logger, pod *v1.Pod) []*appsv1alpha1.PetSet {
-	sets, err := c.setLister.PetSets(pod.Namespace).List(labels.Everything())
-	if err != nil {
-		utilruntime.HandleErrorWithLogger(logger, err, "Cannot list PetSets", "namespace", pod.Namespace)
+	set := c.petSetNamedBy(pod)
+	if set == nil {
 		return nil
 	}
-	var matching []*appsv1alpha1.PetSet
-	for _, set := range sets {
-		selector, err := getSelector(set)
-		if err != nil || !selector.Matches(labels.Set(pod.Labels)) || !isMemberOf(set, pod) {
-			continue
-		}
-		matching = append(matching, set)
+	selector, err := getSelector(set)
+	if err != nil {
+		logger.V(4).Info("PetSet has an invalid selector", "petSet", klog.KObj(set), "err", err)
+		return nil
 	}
-	return matching
+	if !selector.Matches(labels.Set(pod.Labels)) {
+		return nil
+	}
+	return []*appsv1alpha1.PetSet{set}
 }

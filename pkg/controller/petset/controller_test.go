@@ -358,6 +358,70 @@ func TestEventHandlers(t *testing.T) {
 	}
 }
 
+// TestEventHandlersFindPetSetsWithDashesInTheirNames checks that a claim or
+// pod event reaches every PetSet its name fits when the names of PetSets and
+// claim templates hold dashes: claim www-web-db-0 is pet 0's claim of
+// template "www" of PetSet web-db, and of template "www-web" of PetSet db.
+func TestEventHandlersFindPetSetsWithDashesInTheirNames(t *testing.T) {
+	named := func(name, uid string, templates ...string) *appsv1alpha1.PetSet {
+		set := newPetSet(1)
+		set.Name, set.UID = name, types.UID(uid)
+		claim := set.Spec.VolumeClaimTemplates[0]
+		set.Spec.VolumeClaimTemplates = nil
+		for _, tmpl := range templates {
+			c := *claim.DeepCopy()
+			c.Name = tmpl
+			set.Spec.VolumeClaimTemplates = append(set.Spec.VolumeClaimTemplates, c)
+		}
+		return set
+	}
+	webDB := named("web-db", "web-db-uid", "www")
+	db := named("db", "db-uid", "www-web")
+	dbOtherTemplate := named("db", "db-uid", "data")
+	claimNamed := func(name string) *v1.PersistentVolumeClaim {
+		claim := newPetClaims(webDB, 0)["www"]
+		claim.Name = name
+		return claim
+	}
+	orphanPod := func(name string) *v1.Pod {
+		pod := podWithOwner(webDB, 0)
+		pod.Name = name
+		return pod
+	}
+	tests := []struct {
+		name  string
+		sets  []runtime.Object
+		event func(c *testController)
+		want  []string
+	}{
+		{name: "a claim whose name fits two PetSets goes to both", sets: []runtime.Object{webDB, db},
+			event: func(c *testController) { c.deleteClaim(klogr(c), claimNamed("www-web-db-0")) },
+			want:  []string{"default/db", "default/web-db"}},
+		{name: "a PetSet without the template the name needs is left out", sets: []runtime.Object{webDB, dbOtherTemplate},
+			event: func(c *testController) { c.deleteClaim(klogr(c), claimNamed("www-web-db-0")) },
+			want:  []string{"default/web-db"}},
+		{name: "a claim name with no dash before the ordinal fits no PetSet", sets: []runtime.Object{webDB, db},
+			event: func(c *testController) { c.deleteClaim(klogr(c), claimNamed("webdb-0")) },
+			want:  nil},
+		{name: "an orphan pod goes to the PetSet of its whole parent name", sets: []runtime.Object{webDB, db},
+			event: func(c *testController) { c.addPod(klogr(c), orphanPod("web-db-0")) },
+			want:  []string{"default/web-db"}},
+		{name: "an orphan pod whose parent name is no PetSet goes nowhere", sets: []runtime.Object{db},
+			event: func(c *testController) { c.addPod(klogr(c), orphanPod("web-db-0")) },
+			want:  nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newTestController(t)
+			c.cache(t, tc.sets...)
+			tc.event(c)
+			if diff := cmp.Diff(tc.want, c.queued()); diff != "" {
+				t.Errorf("queued keys (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 func klogr(c *testController) klog.Logger { return klog.FromContext(c.testCtx) }
 
 func TestSyncRejectedCreateIsRequeuedWithBackoff(t *testing.T) {

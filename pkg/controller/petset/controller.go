@@ -394,17 +394,23 @@ func (c *Controller) canAdopt(ctx context.Context, set *appsv1alpha1.PetSet) err
 }
 
 func (c *Controller) podsByIndex(indexKey, namespace string) ([]*v1.Pod, error) {
-	objs, err := c.podIndexer.ByIndex(controllerIndex, indexKey)
+	return byControllerIndex[*v1.Pod](c.podIndexer, indexKey, namespace)
+}
+
+// byControllerIndex returns the objects of type T in namespace that indexer
+// holds under indexKey of the controller index (addControllerIndex).
+func byControllerIndex[T metav1.Object](indexer cache.Indexer, indexKey, namespace string) ([]T, error) {
+	objs, err := indexer.ByIndex(controllerIndex, indexKey)
 	if err != nil {
-		return nil, fmt.Errorf("list pods by index %s=%s: %w", controllerIndex, indexKey, err)
+		return nil, fmt.Errorf("list by index %s=%s: %w", controllerIndex, indexKey, err)
 	}
-	pods := make([]*v1.Pod, 0, len(objs))
+	out := make([]T, 0, len(objs))
 	for _, obj := range objs {
-		if pod, ok := obj.(*v1.Pod); ok && pod.Namespace == namespace {
-			pods = append(pods, pod)
+		if o, ok := obj.(T); ok && o.GetNamespace() == namespace {
+			out = append(out, o)
 		}
 	}
-	return pods, nil
+	return out, nil
 }
 
 func controllerIndexKeyForUID(uid types.UID) string {
@@ -619,7 +625,10 @@ func (c *Controller) petSetsForClaim(logger klog.Logger, claim *v1.PersistentVol
 	}
 	lister := c.setLister.PetSets(claim.Namespace)
 	var matching []*appsv1alpha1.PetSet
-	for i := strings.IndexByte(parent, '-'); i >= 0; i = nextDash(parent, i) {
+	for i := range len(parent) {
+		if parent[i] != '-' {
+			continue
+		}
 		template, name := parent[:i], parent[i+1:]
 		set, err := lister.Get(name)
 		if err != nil {
@@ -636,15 +645,6 @@ func (c *Controller) petSetsForClaim(logger klog.Logger, claim *v1.PersistentVol
 		}
 	}
 	return matching
-}
-
-// nextDash returns the index of the first dash of s after index i, or -1.
-func nextDash(s string, i int) int {
-	j := strings.IndexByte(s[i+1:], '-')
-	if j < 0 {
-		return -1
-	}
-	return i + 1 + j
 }
 
 // resolveControllerRef returns the PetSet a controller reference points to,

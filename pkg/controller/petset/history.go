@@ -86,14 +86,13 @@ func (rc *realRevisionControl) revisionsByIndex(set *appsv1alpha1.PetSet, indexK
 	if err != nil {
 		return nil, err
 	}
-	objs, err := rc.indexer.ByIndex(controllerIndex, indexKey)
+	all, err := byControllerIndex[*appsv1.ControllerRevision](rc.indexer, indexKey, set.Namespace)
 	if err != nil {
 		return nil, fmt.Errorf("list revisions of PetSet %s/%s: %w", set.Namespace, set.Name, err)
 	}
-	revs := make([]*appsv1.ControllerRevision, 0, len(objs))
-	for _, obj := range objs {
-		rev, ok := obj.(*appsv1.ControllerRevision)
-		if ok && rev.Namespace == set.Namespace && selector.Matches(labels.Set(rev.Labels)) {
+	revs := make([]*appsv1.ControllerRevision, 0, len(all))
+	for _, rev := range all {
+		if selector.Matches(labels.Set(rev.Labels)) {
 			revs = append(revs, rev)
 		}
 	}

@@ -90,9 +90,10 @@ vet:
 .PHONY: test test-unit test-integration test-e2e
 test: verify test-unit test-integration test-e2e
 
-# Unit and registry tests (the registry tests start an embedded etcd).
+# Unit and registry tests (the registry tests start an embedded etcd), and
+# the benchmark program's own unit tests.
 test-unit:
-	go test -race $(GO_TEST_FLAGS) ./pkg/... ./cmd/... github.com/petsets/api/... github.com/petsets/client-go/...
+	go test -race $(GO_TEST_FLAGS) ./pkg/... ./cmd/... ./test/bench/... github.com/petsets/api/... github.com/petsets/client-go/...
 
 # The real petset-apiserver binary, standalone, driven through the clients;
 # then the image (hack/tools/image): built twice for linux/amd64 (same

@@ -31,7 +31,14 @@ import (
 
 // bulkResult holds the figures of one bulk run of one target.
 type bulkResult struct {
-	create           time.Duration
+	create time.Duration
+	// observed is the time from the first create until every object was
+	// observed by its controller (status.observedGeneration), or merely
+	// seen by a watch for a target without a controller.
+	observed time.Duration
+	// cpu is the CPU time of each process over the same span; nil
+	// without a cpuMeter.
+	cpu              map[string]time.Duration
 	list             time.Duration
 	listRV0          time.Duration
 	watch            time.Duration
@@ -54,9 +61,12 @@ const goneInterval = 100 * time.Millisecond
 // opts.Workers concurrent clients, lists them opts.ListRepeats times with
 // and without resourceVersion=0, watches them from resourceVersion 0 until
 // every ADDED event arrived, deletes them with one deletecollection and
-// waits until a LIST finds none. With a sampler it also samples the
-// processes' memory before the creates and after them.
-func runBulk(ctx context.Context, t *apiTarget, ns string, opts Options, sampler *memorySampler) (*bulkResult, error) {
+// waits until a LIST finds none. It times the creates alone and until a
+// watch shows every object observed by its controller; with a meter, it
+// reads the processes' CPU time over the latter. With a sampler it first
+// waits until the controllers are idle, and with sampleMemory it also
+// samples the processes' memory before the creates and after them.
+func runBulk(ctx context.Context, t *apiTarget, ns string, opts Options, sampler *memorySampler, sampleMemory bool, meter *cpuMeter) (*bulkResult, error) {
 	logger := klog.FromContext(ctx)
 	client := t.resource.Namespace(ns)
 	res := &bulkResult{}
@@ -68,19 +78,35 @@ func runBulk(ctx context.Context, t *apiTarget, ns string, opts Options, sampler
 		phase = time.Now()
 	}
 	if sampler != nil {
+		// What the last target left behind (finalizers, garbage collection
+		// of its ControllerRevisions) is done before anything is measured.
 		idle, err := sampler.waitIdle(ctx, opts.SettleTimeout.D())
 		if err != nil {
 			return nil, err
 		}
 		res.busy = res.busy || !idle
+		done("idle controllers", "idle", idle)
+	}
+	if sampler != nil && sampleMemory {
 		before, err := sampler.sample(ctx, opts.MemorySamples, opts.MemoryInterval.D())
 		if err != nil {
 			return nil, fmt.Errorf("sampling memory before the creates: %w", err)
 		}
 		res.memBefore = before
-		done("idle controllers and memory before", "idle", idle)
+		done("memory before")
 	}
 
+	watched, err := watchObjects(ctx, client, opts.WaitTimeout.D())
+	if err != nil {
+		return nil, err
+	}
+	defer watched.stop()
+	var cpuBefore map[string]time.Duration
+	if meter != nil {
+		if cpuBefore, err = meter.read(); err != nil {
+			return nil, err
+		}
+	}
 	objects := make(chan int)
 	g, gctx := errgroup.WithContext(ctx)
 	start := time.Now()
@@ -114,8 +140,22 @@ func runBulk(ctx context.Context, t *apiTarget, ns string, opts Options, sampler
 	}
 	res.create = time.Since(start)
 	done("create", "objects", n)
+	if err := watched.waitFor(ctx, opts.WaitTimeout.D(), "every object observed by its controller", allObserved(n, t.controlled)); err != nil {
+		return nil, err
+	}
+	res.observed = time.Since(start)
+	if meter != nil {
+		cpuAfter, err := meter.read()
+		if err != nil {
+			return nil, err
+		}
+		res.cpu = cpuSpent(cpuBefore, cpuAfter)
+	}
+	// The watch's own work stays out of the figures that follow.
+	watched.stop()
+	done("every object observed")
 
-	if sampler != nil {
+	if sampler != nil && sampleMemory {
 		idle, err := sampler.waitIdle(ctx, opts.SettleTimeout.D())
 		if err != nil {
 			return nil, err

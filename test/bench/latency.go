@@ -20,11 +20,17 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 )
 
@@ -38,18 +44,38 @@ var Verbs = []string{"discovery", "create", "get", "patch", "update", "delete"}
 // concurrent write (a controller's).
 const maxUpdateConflicts = 10
 
-// latencyResult holds the duration of every request of one verb.
-type latencyResult map[string][]time.Duration
+// latencyResult holds the duration of every request of each verb and,
+// when the cluster's processes are known, the CPU time each process used
+// in each verb's phase.
+type latencyResult struct {
+	durations map[string][]time.Duration
+	// cpu maps a verb to the CPU time of each process in its phase; nil
+	// without a cpuMeter.
+	cpu map[string]map[string]time.Duration
+	// conflicts counts the updates that met a conflict and were retried.
+	conflicts int
+}
 
 // runLatency sends opts.Requests sequential requests of each verb to the
-// target in ns: GETs of its API group version document, creates, then a GET of each object, a JSON merge patch of a
-// label of each, an update (read untimed, then written timed) of an
-// annotation of each, and deletes. It returns the durations and the number
-// of updates that met a conflict and were retried.
-func runLatency(ctx context.Context, t *apiTarget, ns string, opts Options) (latencyResult, int, error) {
+// target in ns: GETs of its API group version document, creates, then a
+// GET of each object, a JSON merge patch of a label of each, an update
+// (read before the phase, then written timed) of an annotation of each,
+// and deletes.
+//
+// With a meter it also reads the CPU time of the cluster's processes
+// around each verb's phase. A phase that makes a controller work ends when
+// that work is done, as a watch of the objects shows: the creates when
+// every object's controller has observed it (status.observedGeneration;
+// for targets with a controller), the deletes when every object is gone
+// (for PetSets, once the controller has removed its finalizer) and so are
+// their ControllerRevisions (the garbage collector's work). The CPU
+// time a request causes is thus counted to the verb that caused it.
+func runLatency(ctx context.Context, t *apiTarget, ns string, opts Options, meter *cpuMeter) (*latencyResult, error) {
 	logger := klog.FromContext(ctx)
-	res := latencyResult{}
-	conflicts := 0
+	res := &latencyResult{durations: map[string][]time.Duration{}}
+	if meter != nil {
+		res.cpu = map[string]map[string]time.Duration{}
+	}
 	client := t.resource.Namespace(ns)
 	name := func(i int) string { return fmt.Sprintf("lat-%04d", i) }
 	timed := func(verb string, f func(ctx context.Context) error) error {
@@ -58,77 +84,270 @@ func runLatency(ctx context.Context, t *apiTarget, ns string, opts Options) (lat
 		start := time.Now()
 		err := f(reqCtx)
 		if err == nil {
-			res[verb] = append(res[verb], time.Since(start))
+			res.durations[verb] = append(res.durations[verb], time.Since(start))
 		}
 		return err
 	}
-	for i := 0; i < opts.Requests; i++ {
-		if err := timed("discovery", func(ctx context.Context) error {
-			return t.discovery.Get().AbsPath(t.discoveryPath).Do(ctx).Error()
-		}); err != nil {
-			return nil, 0, fmt.Errorf("get %s: %w", t.discoveryPath, err)
-		}
+	objects, err := watchObjects(ctx, client, opts.WaitTimeout.D())
+	if err != nil {
+		return nil, err
 	}
-	for i := 0; i < opts.Requests; i++ {
+	defer objects.stop()
+	// The ControllerRevisions of the objects, which the garbage collector
+	// deletes after them: a delete is done when they are gone too.
+	var revisions *objectWatch
+	if t.revisions != nil {
+		if revisions, err = watchObjects(ctx, t.revisions.Namespace(ns), opts.WaitTimeout.D()); err != nil {
+			return nil, err
+		}
+		defer revisions.stop()
+	}
+	// phase sends the requests of verb, then waits for settle (if any)
+	// and records the CPU time used meanwhile.
+	phase := func(verb string, send func(i int) error, settle func() error) error {
+		var before map[string]time.Duration
+		if meter != nil {
+			var err error
+			if before, err = meter.read(); err != nil {
+				return err
+			}
+		}
+		for i := 0; i < opts.Requests; i++ {
+			if err := send(i); err != nil {
+				return err
+			}
+		}
+		if settle != nil {
+			if err := settle(); err != nil {
+				return fmt.Errorf("after the %s requests: %w", verb, err)
+			}
+		}
+		if meter != nil {
+			after, err := meter.read()
+			if err != nil {
+				return err
+			}
+			res.cpu[verb] = cpuSpent(before, after)
+		}
+		return nil
+	}
+
+	if err := phase("discovery", func(int) error {
+		err := timed("discovery", func(ctx context.Context) error {
+			return t.discovery.Get().AbsPath(t.discoveryPath).Do(ctx).Error()
+		})
+		if err != nil {
+			return fmt.Errorf("get %s: %w", t.discoveryPath, err)
+		}
+		return nil
+	}, nil); err != nil {
+		return nil, err
+	}
+
+	if err := phase("create", func(i int) error {
 		obj := t.newObject(name(i))
 		if err := timed("create", func(ctx context.Context) error {
 			_, err := client.Create(ctx, obj, metav1.CreateOptions{})
 			return err
 		}); err != nil {
-			return nil, 0, fmt.Errorf("create %s: %w", name(i), err)
+			return fmt.Errorf("create %s: %w", name(i), err)
 		}
+		return nil
+	}, func() error {
+		return objects.waitFor(ctx, opts.WaitTimeout.D(), "every object created and observed by its controller", allObserved(opts.Requests, t.controlled))
+	}); err != nil {
+		return nil, err
 	}
-	for i := 0; i < opts.Requests; i++ {
+
+	if err := phase("get", func(i int) error {
 		if err := timed("get", func(ctx context.Context) error {
 			_, err := client.Get(ctx, name(i), metav1.GetOptions{})
 			return err
 		}); err != nil {
-			return nil, 0, fmt.Errorf("get %s: %w", name(i), err)
+			return fmt.Errorf("get %s: %w", name(i), err)
 		}
+		return nil
+	}, nil); err != nil {
+		return nil, err
 	}
-	for i := 0; i < opts.Requests; i++ {
+
+	if err := phase("patch", func(i int) error {
 		patch := fmt.Appendf(nil, `{"metadata":{"labels":{%q:%q}}}`, benchPatchLabel, strconv.Itoa(i))
 		if err := timed("patch", func(ctx context.Context) error {
 			_, err := client.Patch(ctx, name(i), types.MergePatchType, patch, metav1.PatchOptions{})
 			return err
 		}); err != nil {
-			return nil, 0, fmt.Errorf("patch %s: %w", name(i), err)
+			return fmt.Errorf("patch %s: %w", name(i), err)
+		}
+		return nil
+	}, nil); err != nil {
+		return nil, err
+	}
+
+	// The objects to update are read before the phase, so that neither
+	// their GETs' durations nor their CPU time count to the updates.
+	get := func(i int) (*unstructured.Unstructured, error) {
+		getCtx, cancel := context.WithTimeout(ctx, opts.RequestTimeout.D())
+		defer cancel()
+		obj, err := client.Get(getCtx, name(i), metav1.GetOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("get %s for update: %w", name(i), err)
+		}
+		return obj, nil
+	}
+	toUpdate := make([]*unstructured.Unstructured, opts.Requests)
+	for i := range toUpdate {
+		if toUpdate[i], err = get(i); err != nil {
+			return nil, err
 		}
 	}
-	for i := 0; i < opts.Requests; i++ {
+	if err := phase("update", func(i int) error {
+		obj := toUpdate[i]
 		for attempt := 0; ; attempt++ {
-			getCtx, cancel := context.WithTimeout(ctx, opts.RequestTimeout.D())
-			obj, err := client.Get(getCtx, name(i), metav1.GetOptions{})
-			cancel()
-			if err != nil {
-				return nil, 0, fmt.Errorf("get %s for update: %w", name(i), err)
-			}
 			annotations := obj.GetAnnotations()
 			if annotations == nil {
 				annotations = map[string]string{}
 			}
 			annotations[benchUpdateAnnot] = strconv.Itoa(i)
 			obj.SetAnnotations(annotations)
-			err = timed("update", func(ctx context.Context) error {
+			err := timed("update", func(ctx context.Context) error {
 				_, err := client.Update(ctx, obj, metav1.UpdateOptions{})
 				return err
 			})
 			if err == nil {
-				break
+				return nil
 			}
 			if !apierrors.IsConflict(err) || attempt >= maxUpdateConflicts {
-				return nil, 0, fmt.Errorf("update %s: %w", name(i), err)
+				return fmt.Errorf("update %s: %w", name(i), err)
 			}
-			conflicts++
+			res.conflicts++
+			if obj, err = get(i); err != nil {
+				return err
+			}
 		}
+	}, nil); err != nil {
+		return nil, err
 	}
-	for i := 0; i < opts.Requests; i++ {
+
+	if err := phase("delete", func(i int) error {
 		if err := timed("delete", func(ctx context.Context) error {
 			return client.Delete(ctx, name(i), metav1.DeleteOptions{})
 		}); err != nil {
-			return nil, 0, fmt.Errorf("delete %s: %w", name(i), err)
+			return fmt.Errorf("delete %s: %w", name(i), err)
+		}
+		return nil
+	}, func() error {
+		none := func(objs []*unstructured.Unstructured) bool { return len(objs) == 0 }
+		if err := objects.waitFor(ctx, opts.WaitTimeout.D(), "every object gone", none); err != nil {
+			return err
+		}
+		if revisions == nil {
+			return nil
+		}
+		return revisions.waitFor(ctx, opts.WaitTimeout.D(), "every ControllerRevision of the objects gone", none)
+	}); err != nil {
+		return nil, err
+	}
+	logger.V(1).Info("Latency requests done", "target", t.key, "requests", opts.Requests, "updateConflicts", res.conflicts)
+	return res, nil
+}
+
+// objectWatch is an informer on the objects of one target in one
+// namespace: a positive signal that the objects have reached a state,
+// where polling with LISTs would add requests to what is measured.
+type objectWatch struct {
+	store   cache.Store
+	changed chan struct{}
+	// stop stops the watch and waits until it has stopped; it may be
+	// called more than once.
+	stop func()
+}
+
+// watchObjects starts an objectWatch on the objects client reaches and
+// waits until it has listed them.
+func watchObjects(ctx context.Context, client dynamic.ResourceInterface, timeout time.Duration) (*objectWatch, error) {
+	w := &objectWatch{changed: make(chan struct{}, 1)}
+	notify := func() {
+		select {
+		case w.changed <- struct{}{}:
+		default:
 		}
 	}
-	logger.V(1).Info("Latency requests done", "target", t.key, "requests", opts.Requests, "updateConflicts", conflicts)
-	return res, conflicts, nil
+	store, informer := cache.NewInformerWithOptions(cache.InformerOptions{
+		ListerWatcher: &cache.ListWatch{
+			ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+				return client.List(ctx, o)
+			},
+			WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+				return client.Watch(ctx, o)
+			},
+		},
+		ObjectType: &unstructured.Unstructured{},
+		Handler: cache.ResourceEventHandlerFuncs{
+			AddFunc:    func(any) { notify() },
+			UpdateFunc: func(any, any) { notify() },
+			DeleteFunc: func(any) { notify() },
+		},
+	})
+	informerCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		informer.RunWithContext(informerCtx)
+	}()
+	w.store = store
+	w.stop = sync.OnceFunc(func() {
+		cancel()
+		<-done
+	})
+	syncCtx, cancelSync := context.WithTimeout(ctx, timeout)
+	defer cancelSync()
+	if !cache.WaitForCacheSync(syncCtx.Done(), informer.HasSynced) {
+		w.stop()
+		return nil, fmt.Errorf("the watch of the objects did not sync within %s", timeout)
+	}
+	return w, nil
+}
+
+// allObserved is the condition that n objects exist and, when a
+// controller acts on them, that it has observed each one's latest
+// generation.
+func allObserved(n int, controlled bool) func([]*unstructured.Unstructured) bool {
+	return func(objs []*unstructured.Unstructured) bool {
+		if len(objs) < n {
+			return false
+		}
+		if !controlled {
+			return true
+		}
+		for _, obj := range objs {
+			observed, _, _ := unstructured.NestedInt64(obj.Object, "status", "observedGeneration")
+			if observed < obj.GetGeneration() {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// waitFor waits until cond holds for the objects in the watch's store.
+func (w *objectWatch) waitFor(ctx context.Context, timeout time.Duration, what string, cond func([]*unstructured.Unstructured) bool) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		var objs []*unstructured.Unstructured
+		for _, o := range w.store.List() {
+			if u, ok := o.(*unstructured.Unstructured); ok {
+				objs = append(objs, u)
+			}
+		}
+		if cond(objs) {
+			return nil
+		}
+		select {
+		case <-w.changed:
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %s (%d objects): %w", what, len(objs), ctx.Err())
+		}
+	}
 }

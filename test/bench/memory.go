@@ -47,11 +47,13 @@ type memValue struct {
 	RSS  float64
 }
 
-// process is a component of the cluster whose memory is sampled.
+// process is a component of the cluster whose memory or CPU time is read.
 type process struct {
-	name    string
-	pid     int
-	exe     string
+	name string
+	pid  int
+	exe  string
+	// metrics reaches the process's /metrics and /debug/pprof; nil for
+	// a process whose CPU time only is read.
 	metrics rest.Interface
 }
 
@@ -63,23 +65,19 @@ type memorySampler struct {
 }
 
 func (c *Cluster) memorySampler() (*memorySampler, error) {
-	if !c.HasProcesses() {
-		return nil, fmt.Errorf("the cluster's processes are unknown (no state directory)")
+	procs, err := c.processes(MemoryProcesses)
+	if err != nil {
+		return nil, err
 	}
-	m := &memorySampler{}
-	for _, name := range MemoryProcesses {
-		pid, exe, err := readPIDFile(filepath.Join(c.Env["PID_DIR"], name+".pid"))
-		if err != nil {
-			return nil, err
-		}
+	for i, p := range procs {
 		var config *rest.Config
-		switch name {
+		switch p.name {
 		case ProcKubeAPIServer:
 			config = rest.CopyConfig(c.Admin)
 		case ProcPetSetAPIServer:
 			config = rest.CopyConfig(c.Direct)
 		case ProcKubeControllerManager:
-			config, err = controllerManagerConfig(c.Admin, pid)
+			config, err = controllerManagerConfig(c.Admin, p.pid)
 			if err != nil {
 				return nil, err
 			}
@@ -87,11 +85,38 @@ func (c *Cluster) memorySampler() (*memorySampler, error) {
 		config.AcceptContentTypes = "text/plain"
 		client, err := kubernetes.NewForConfig(config)
 		if err != nil {
-			return nil, fmt.Errorf("creating a metrics client for %s: %w", name, err)
+			return nil, fmt.Errorf("creating a metrics client for %s: %w", p.name, err)
 		}
-		m.procs = append(m.procs, process{name: name, pid: pid, exe: exe, metrics: client.Discovery().RESTClient()})
+		procs[i].metrics = client.Discovery().RESTClient()
 	}
-	return m, nil
+	return &memorySampler{procs: procs}, nil
+}
+
+// processes returns the named processes of the cluster, as
+// hack/local-cluster.sh recorded them in its pids/ directory.
+func (c *Cluster) processes(names []string) ([]process, error) {
+	if !c.HasProcesses() {
+		return nil, fmt.Errorf("the cluster's processes are unknown (no state directory)")
+	}
+	var out []process
+	for _, name := range names {
+		pid, exe, err := readPIDFile(filepath.Join(c.Env["PID_DIR"], name+".pid"))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, process{name: name, pid: pid, exe: exe})
+	}
+	return out, nil
+}
+
+// check returns an error unless the process still runs its binary: a PID
+// reused by another process would give another process's figures.
+func (p process) check() error {
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", p.pid))
+	if err != nil || exe != p.exe {
+		return fmt.Errorf("%s (pid %d) is no longer running", p.name, p.pid)
+	}
+	return nil
 }
 
 // controllerManagerConfig returns a configuration for the secure port of
@@ -143,9 +168,8 @@ func readPIDFile(path string) (int, string, error) {
 func (m *memorySampler) sampleOnce(ctx context.Context) (map[string]memValue, error) {
 	out := map[string]memValue{}
 	for _, p := range m.procs {
-		exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", p.pid))
-		if err != nil || exe != p.exe {
-			return nil, fmt.Errorf("%s (pid %d) is no longer running", p.name, p.pid)
+		if err := p.check(); err != nil {
+			return nil, err
 		}
 		rss, err := readRSS(p.pid)
 		if err != nil {

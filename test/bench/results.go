@@ -32,13 +32,14 @@ import (
 // Groups of metrics.
 const (
 	GroupLatency    = "latency"
+	GroupCPU        = "cpu"
 	GroupBulk       = "bulk"
 	GroupMemory     = "memory"
 	GroupController = "controller"
 )
 
 // Groups lists the groups in the order they are reported.
-var Groups = []string{GroupLatency, GroupBulk, GroupMemory, GroupController}
+var Groups = []string{GroupLatency, GroupCPU, GroupBulk, GroupMemory, GroupController}
 
 // Results are the raw figures of one run and how they were obtained.
 type Results struct {

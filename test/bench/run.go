@@ -86,15 +86,19 @@ func Run(ctx context.Context, c *Cluster, opts Options) (*Results, error) {
 		}
 		b.crd = true
 	}
-	if opts.has(GroupBulk) || opts.has(GroupController) {
-		if c.HasProcesses() {
-			sampler, err := c.memorySampler()
-			if err != nil {
+	if !c.HasProcesses() {
+		res.note("CPU, memory and rate-limiter figures left out: the cluster's processes are unknown without its state directory")
+	} else {
+		// The sampler also tells when the controllers are idle, which
+		// every benchmark waits for before it measures a target.
+		var err error
+		if b.sampler, err = c.memorySampler(); err != nil {
+			return nil, err
+		}
+		if opts.has(GroupLatency) || opts.has(GroupBulk) {
+			if b.meter, err = c.cpuMeter(); err != nil {
 				return nil, err
 			}
-			b.sampler = sampler
-		} else {
-			res.note("memory and rate-limiter figures left out: the cluster's processes are unknown without its state directory")
 		}
 	}
 
@@ -135,6 +139,7 @@ type runner struct {
 	runID   string
 	targets []*apiTarget
 	sampler *memorySampler
+	meter   *cpuMeter
 	crd     bool
 	// petSetMemoryRound is the round (from 1) whose PetSet memory was
 	// sampled last.
@@ -198,7 +203,18 @@ func (b *runner) round(ctx context.Context, round int, ns string) []error {
 func (b *runner) latency(ctx context.Context, round int, t *apiTarget, ns string) error {
 	logger := klog.FromContext(ctx)
 	logger.Info("Latency", "round", round+1, "target", t.key, "requests", b.opts.Requests)
-	lat, conflicts, err := runLatency(ctx, t, ns, b.opts)
+	if b.sampler != nil {
+		// What the last target left behind is done before anything is
+		// measured.
+		idle, err := b.sampler.waitIdle(ctx, b.opts.SettleTimeout.D())
+		if err != nil {
+			return err
+		}
+		if !idle {
+			b.res.note("round %d, latency %s: the controllers were still busy after %s when the requests began", round+1, t.key, b.opts.SettleTimeout.D())
+		}
+	}
+	lat, err := runLatency(ctx, t, ns, b.opts, b.meter)
 	if err != nil {
 		return err
 	}
@@ -206,18 +222,35 @@ func (b *runner) latency(ctx context.Context, round int, t *apiTarget, ns string
 		return err
 	}
 	for _, verb := range Verbs {
-		ms := make([]float64, 0, len(lat[verb]))
-		for _, d := range lat[verb] {
+		ms := make([]float64, 0, len(lat.durations[verb]))
+		for _, d := range lat.durations[verb] {
 			ms = append(ms, milliseconds(d))
 		}
 		for _, p := range []float64{50, 90, 99} {
 			b.res.add(GroupLatency, fmt.Sprintf("%s p%.0f", verb, p), "ms", true, t.key, round, Percentile(ms, p))
 		}
 	}
-	if conflicts > 0 {
-		b.res.note("round %d, latency %s: %d updates met a conflict (a controller's write) and were sent again; only the successful update is timed", round+1, t.key, conflicts)
+	perRequest := func(d time.Duration) float64 { return milliseconds(d) / float64(b.opts.Requests) }
+	for _, verb := range Verbs {
+		if spent, ok := lat.cpu[verb]; ok {
+			b.addCPU(verb, "ms", t.key, round, spent, perRequest)
+		}
+	}
+	if lat.conflicts > 0 {
+		b.res.note("round %d, latency %s: %d updates met a conflict (a controller's write) and were sent again; only the successful update is timed", round+1, t.key, lat.conflicts)
 	}
 	return nil
+}
+
+// addCPU adds the CPU time of every process together as the figure name,
+// and of each process to the detail table, scaled by scale.
+func (b *runner) addCPU(name, unit, target string, round int, spent map[string]time.Duration, scale func(time.Duration) float64) {
+	var total time.Duration
+	for _, p := range CPUProcesses {
+		total += spent[p]
+		b.res.addDetail(GroupCPU, fmt.Sprintf("%s: %s", name, p), unit, true, target, round, scale(spent[p]))
+	}
+	b.res.add(GroupCPU, name, unit, true, target, round, scale(total))
 }
 
 func (b *runner) bulk(ctx context.Context, round int, t *apiTarget, ns string) error {
@@ -229,15 +262,15 @@ func (b *runner) bulk(ctx context.Context, round int, t *apiTarget, ns string) e
 	// first one's memory still held. Memory is therefore sampled for the
 	// first PetSet target of each round only and reported as "PetSet".
 	memKey := t.key
-	sampler := b.sampler
+	sampleMemory := b.sampler != nil
 	if strings.HasPrefix(t.key, "petset") {
 		memKey = TargetPetSet
 		if b.petSetMemoryRound == round+1 {
-			sampler = nil
+			sampleMemory = false
 		}
 		b.petSetMemoryRound = round + 1
 	}
-	r, err := runBulk(ctx, t, ns, b.opts, sampler)
+	r, err := runBulk(ctx, t, ns, b.opts, b.sampler, sampleMemory, b.meter)
 	if err != nil {
 		return err
 	}
@@ -245,7 +278,14 @@ func (b *runner) bulk(ctx context.Context, round int, t *apiTarget, ns string) e
 	add := func(name, unit string, lower bool, v float64) {
 		b.res.add(GroupBulk, name, unit, lower, t.key, round, v)
 	}
+	if r.busy {
+		b.res.note("round %d, bulk %s: the controllers were still busy after %s, before the creates or when memory was sampled", round+1, t.key, b.opts.SettleTimeout.D())
+	}
 	add("create throughput", "objects/s", false, n/r.create.Seconds())
+	add("create until every object observed by its controller", "s", true, seconds(r.observed))
+	if r.cpu != nil {
+		b.addCPU("bulk create until observed, per 1,000 objects", "s", t.key, round, r.cpu, func(d time.Duration) float64 { return seconds(d) / n * 1000 })
+	}
 	add("LIST all", "ms", true, milliseconds(r.list))
 	add("LIST all, resourceVersion=0", "ms", true, milliseconds(r.listRV0))
 	add("watch from 0, all ADDED", "ms", true, milliseconds(r.watch))
@@ -253,9 +293,6 @@ func (b *runner) bulk(ctx context.Context, round int, t *apiTarget, ns string) e
 	add("deletecollection until gone", "ms", true, milliseconds(r.gone))
 	if r.memBefore == nil || r.memAfter == nil {
 		return nil
-	}
-	if r.busy {
-		b.res.note("round %d, bulk %s: the controllers were still busy after %s when memory was sampled", round+1, t.key, b.opts.SettleTimeout.D())
 	}
 	per1000 := func(procs []string, rss bool) float64 {
 		var delta float64

@@ -86,6 +86,7 @@ var (
 	petSetGVR      = schema.GroupVersionResource{Group: "apps", Version: "v1alpha1", Resource: "petsets"}
 	statefulSetGVR = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "statefulsets"}
 	crdGVR         = schema.GroupVersionResource{Group: CRDGroup, Version: "v1alpha1", Resource: "petsets"}
+	revisionGVR    = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "controllerrevisions"}
 )
 
 // apiTarget is one target of the latency and bulk benchmarks: a resource
@@ -98,6 +99,13 @@ type apiTarget struct {
 	// (discoveryPath) the way resource reaches the objects.
 	discovery     rest.Interface
 	discoveryPath string
+	// controlled tells whether a controller acts on the objects (and
+	// reports having seen them in status.observedGeneration).
+	controlled bool
+	// revisions reaches the ControllerRevisions that the controller of a
+	// controlled target keeps and the garbage collector deletes after
+	// their owner; nil for a target without a controller.
+	revisions dynamic.NamespaceableResourceInterface
 }
 
 func newAPITarget(key string, gvr schema.GroupVersionResource, resource dynamic.NamespaceableResourceInterface, discovery rest.Interface, newObject func(name string) *unstructured.Unstructured) *apiTarget {
@@ -107,10 +115,22 @@ func newAPITarget(key string, gvr schema.GroupVersionResource, resource dynamic.
 		newObject:     newObject,
 		discovery:     discovery,
 		discoveryPath: "/apis/" + gvr.Group + "/" + gvr.Version,
+		controlled:    gvr != crdGVR,
 	}
 }
 
 func (c *Cluster) apiTarget(key string) (*apiTarget, error) {
+	t, err := c.newAPITarget(key)
+	if err != nil {
+		return nil, err
+	}
+	if t.controlled {
+		t.revisions = c.Dynamic.Resource(revisionGVR)
+	}
+	return t, nil
+}
+
+func (c *Cluster) newAPITarget(key string) (*apiTarget, error) {
 	switch key {
 	case TargetPetSetAggregated:
 		return newAPITarget(key, petSetGVR, c.Dynamic.Resource(petSetGVR), c.Kube.Discovery().RESTClient(), benchPetSet), nil

@@ -52,6 +52,7 @@ func TestBenchmarksSmoke(t *testing.T) {
 
 	want := map[string][]string{
 		bench.GroupLatency:    bench.APITargets,
+		bench.GroupCPU:        bench.APITargets,
 		bench.GroupBulk:       bench.APITargets,
 		bench.GroupMemory:     {bench.TargetPetSet, bench.TargetStatefulSet, bench.TargetCRD},
 		bench.GroupController: bench.ControllerTargets,
@@ -84,6 +85,15 @@ func TestBenchmarksSmoke(t *testing.T) {
 	}
 	if got := len(res.GroupMetrics(bench.GroupLatency, false)); got != 3*len(bench.Verbs) {
 		t.Errorf("%d latency figures, want p50, p90 and p99 of %d verbs", got, len(bench.Verbs))
+	}
+
+	// One CPU figure per verb and one of the bulk creates, in all and
+	// per process.
+	if got, want := len(res.GroupMetrics(bench.GroupCPU, false)), len(bench.Verbs)+1; got != want {
+		t.Errorf("%d CPU figures, want %d", got, want)
+	}
+	if got, want := len(res.GroupMetrics(bench.GroupCPU, true)), (len(bench.Verbs)+1)*len(bench.CPUProcesses); got != want {
+		t.Errorf("%d CPU figures per process, want %d", got, want)
 	}
 
 	dir := t.TempDir()

@@ -39,7 +39,7 @@ type chartRow struct {
 }
 
 // chartRows picks the figures the chart shows: p50 and p99 latency per
-// verb, every bulk figure, the memory of the API server and its
+// verb, the CPU time per request of each verb, every bulk figure, the memory of the API server and its
 // controller, and every controller figure.
 func chartRows(res *bench.Results) []chartRow {
 	var rows []chartRow
@@ -74,6 +74,8 @@ func chartLabel(m *bench.Metric) string {
 	switch m.Group {
 	case bench.GroupLatency:
 		return m.Name + " latency"
+	case bench.GroupCPU:
+		return m.Name + " CPU time"
 	case bench.GroupMemory:
 		name, _, _ := strings.Cut(m.Name, ":")
 		return "memory: " + name

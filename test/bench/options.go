@@ -55,7 +55,11 @@ type Options struct {
 	Targets []string `json:"targets"`
 	// RequestTimeout bounds each request; WaitTimeout each wait (for
 	// objects to be gone, pods to be ready, a watch, a namespace);
-	// SettleTimeout the wait for idle controllers before memory samples.
+	// SettleTimeout the wait for idle controllers before each target and
+	// before memory samples. It must cover the garbage collection of what
+	// the last target left: kube-controller-manager deletes the
+	// ControllerRevisions of 3,000 deleted sets at its client's 20
+	// requests a second, in about two and a half minutes.
 	RequestTimeout Duration `json:"requestTimeout"`
 	WaitTimeout    Duration `json:"waitTimeout"`
 	SettleTimeout  Duration `json:"settleTimeout"`
@@ -102,14 +106,16 @@ func DefaultOptions() Options {
 		Targets:        slices.Clone(APITargets),
 		RequestTimeout: Duration(30 * time.Second),
 		WaitTimeout:    Duration(10 * time.Minute),
-		SettleTimeout:  Duration(2 * time.Minute),
+		SettleTimeout:  Duration(5 * time.Minute),
 	}
 }
 
-// LongOptions are DefaultOptions with 10,000 objects in the bulk benchmark.
+// LongOptions are DefaultOptions with 10,000 objects in the bulk benchmark,
+// and a settle timeout long enough for their garbage collection.
 func LongOptions() Options {
 	o := DefaultOptions()
 	o.Objects = 10000
+	o.SettleTimeout = Duration(15 * time.Minute)
 	return o
 }
 

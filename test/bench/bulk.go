@@ -63,10 +63,10 @@ const goneInterval = 100 * time.Millisecond
 // every ADDED event arrived, deletes them with one deletecollection and
 // waits until a LIST finds none. It times the creates alone and until a
 // watch shows every object observed by its controller; with a meter, it
-// reads the processes' CPU time over the latter. With a sampler it first
-// waits until the controllers are idle, and with sampleMemory it also
-// samples the processes' memory before the creates and after them.
-func runBulk(ctx context.Context, t *apiTarget, ns string, opts Options, sampler *memorySampler, sampleMemory bool, meter *cpuMeter) (*bulkResult, error) {
+// reads the processes' CPU time over the latter. With a sampler it also
+// samples the processes' memory before the creates and after them (once
+// the controllers are idle).
+func runBulk(ctx context.Context, t *apiTarget, ns string, opts Options, sampler *memorySampler, meter *cpuMeter) (*bulkResult, error) {
 	logger := klog.FromContext(ctx)
 	client := t.resource.Namespace(ns)
 	res := &bulkResult{}
@@ -78,16 +78,6 @@ func runBulk(ctx context.Context, t *apiTarget, ns string, opts Options, sampler
 		phase = time.Now()
 	}
 	if sampler != nil {
-		// What the last target left behind (finalizers, garbage collection
-		// of its ControllerRevisions) is done before anything is measured.
-		idle, err := sampler.waitIdle(ctx, opts.SettleTimeout.D())
-		if err != nil {
-			return nil, err
-		}
-		res.busy = res.busy || !idle
-		done("idle controllers", "idle", idle)
-	}
-	if sampler != nil && sampleMemory {
 		before, err := sampler.sample(ctx, opts.MemorySamples, opts.MemoryInterval.D())
 		if err != nil {
 			return nil, fmt.Errorf("sampling memory before the creates: %w", err)
@@ -155,12 +145,12 @@ func runBulk(ctx context.Context, t *apiTarget, ns string, opts Options, sampler
 	watched.stop()
 	done("every object observed")
 
-	if sampler != nil && sampleMemory {
+	if sampler != nil {
 		idle, err := sampler.waitIdle(ctx, opts.SettleTimeout.D())
 		if err != nil {
 			return nil, err
 		}
-		res.busy = res.busy || !idle
+		res.busy = !idle
 		after, err := sampler.sample(ctx, opts.MemorySamples, opts.MemoryInterval.D())
 		if err != nil {
 			return nil, fmt.Errorf("sampling memory after the creates: %w", err)

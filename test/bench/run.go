@@ -203,22 +203,12 @@ func (b *runner) round(ctx context.Context, round int, ns string) []error {
 func (b *runner) latency(ctx context.Context, round int, t *apiTarget, ns string) error {
 	logger := klog.FromContext(ctx)
 	logger.Info("Latency", "round", round+1, "target", t.key, "requests", b.opts.Requests)
-	if b.sampler != nil {
-		// What the last target left behind is done before anything is
-		// measured.
-		idle, err := b.sampler.waitIdle(ctx, b.opts.SettleTimeout.D())
-		if err != nil {
-			return err
-		}
-		if !idle {
-			b.res.note("round %d, latency %s: the controllers were still busy after %s when the requests began", round+1, t.key, b.opts.SettleTimeout.D())
-		}
-	}
-	lat, err := runLatency(ctx, t, ns, b.opts, b.meter)
-	if err != nil {
+	if err := b.settle(ctx, round, "latency "+t.key); err != nil {
 		return err
 	}
-	if err := waitGone(ctx, t, ns, b.opts.WaitTimeout.D()); err != nil {
+	// runLatency returns once every object it created is gone.
+	lat, err := runLatency(ctx, t, ns, b.opts, b.meter)
+	if err != nil {
 		return err
 	}
 	for _, verb := range Verbs {
@@ -238,6 +228,24 @@ func (b *runner) latency(ctx context.Context, round int, t *apiTarget, ns string
 	}
 	if lat.conflicts > 0 {
 		b.res.note("round %d, latency %s: %d updates met a conflict (a controller's write) and were sent again; only the successful update is timed", round+1, t.key, lat.conflicts)
+	}
+	return nil
+}
+
+// settle waits until the controllers' queues are empty, so that what the
+// last target left behind (finalizers, the garbage collection of its
+// ControllerRevisions) is done before the measurement begins; it
+// notes a measurement that began with the controllers still busy.
+func (b *runner) settle(ctx context.Context, round int, what string) error {
+	if b.sampler == nil {
+		return nil
+	}
+	idle, err := b.sampler.waitIdle(ctx, b.opts.SettleTimeout.D())
+	if err != nil {
+		return err
+	}
+	if !idle {
+		b.res.note("round %d, %s: the controllers were still busy after %s when the measurement began", round+1, what, b.opts.SettleTimeout.D())
 	}
 	return nil
 }
@@ -262,15 +270,18 @@ func (b *runner) bulk(ctx context.Context, round int, t *apiTarget, ns string) e
 	// first one's memory still held. Memory is therefore sampled for the
 	// first PetSet target of each round only and reported as "PetSet".
 	memKey := t.key
-	sampleMemory := b.sampler != nil
+	sampler := b.sampler
 	if strings.HasPrefix(t.key, "petset") {
 		memKey = TargetPetSet
 		if b.petSetMemoryRound == round+1 {
-			sampleMemory = false
+			sampler = nil
 		}
 		b.petSetMemoryRound = round + 1
 	}
-	r, err := runBulk(ctx, t, ns, b.opts, b.sampler, sampleMemory, b.meter)
+	if err := b.settle(ctx, round, "bulk "+t.key); err != nil {
+		return err
+	}
+	r, err := runBulk(ctx, t, ns, b.opts, sampler, b.meter)
 	if err != nil {
 		return err
 	}
@@ -279,7 +290,7 @@ func (b *runner) bulk(ctx context.Context, round int, t *apiTarget, ns string) e
 		b.res.add(GroupBulk, name, unit, lower, t.key, round, v)
 	}
 	if r.busy {
-		b.res.note("round %d, bulk %s: the controllers were still busy after %s, before the creates or when memory was sampled", round+1, t.key, b.opts.SettleTimeout.D())
+		b.res.note("round %d, bulk %s: the controllers were still busy after %s when memory was sampled", round+1, t.key, b.opts.SettleTimeout.D())
 	}
 	add("create throughput", "objects/s", false, n/r.create.Seconds())
 	add("create until every object observed by its controller", "s", true, seconds(r.observed))

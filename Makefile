@@ -91,9 +91,12 @@ vet:
 test: verify test-unit test-integration test-e2e
 
 # Unit and registry tests (the registry tests start an embedded etcd), and
-# the benchmark program's own unit tests.
+# the benchmark program's own unit tests; then one iteration of each package
+# benchmark, so that none of them rots.
+GO_BENCH_PKGS := $(shell grep -rl --include='*_test.go' '^func Benchmark' pkg cmd | xargs -n1 dirname | sort -u | sed 's|^|./|')
 test-unit:
 	go test -race $(GO_TEST_FLAGS) ./pkg/... ./cmd/... ./test/bench/... github.com/petsets/api/... github.com/petsets/client-go/...
+	go test -run '^$$' -bench . -benchtime 1x $(GO_TEST_FLAGS) $(GO_BENCH_PKGS)
 
 # The real petset-apiserver binary, standalone, driven through the clients;
 # then the image (hack/tools/image): built twice for linux/amd64 (same

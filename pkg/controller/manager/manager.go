@@ -33,7 +33,6 @@ import (
 	petsetinformers "github.com/petsets/client-go/informers/externalversions"
 	"github.com/petsets/petset/pkg/controller/petset"
 	v1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/uuid"
@@ -246,9 +245,9 @@ func runController(ctx context.Context, clients clients, cfg Config) error {
 	recorder := broadcaster.NewRecorder(scheme, v1.EventSource{Component: ComponentName})
 
 	kubeInformers := informers.NewSharedInformerFactoryWithOptions(kubeClient, 0,
-		informers.WithTransform(stripManagedFields))
+		informers.WithTransform(petset.CacheTransform))
 	petSetInformers := petsetinformers.NewSharedInformerFactoryWithOptions(cfg.PetSetClient, cfg.ResyncPeriod,
-		petsetinformers.WithTransform(stripManagedFields))
+		petsetinformers.WithTransform(petset.CacheTransform))
 	controller, err := petset.NewController(ctx, kubeClient, cfg.PetSetClient,
 		kubeInformers.Core().V1().Pods(),
 		kubeInformers.Core().V1().PersistentVolumeClaims(),
@@ -266,16 +265,6 @@ func runController(ctx context.Context, clients clients, cfg Config) error {
 
 	controller.Run(ctx, cfg.Workers)
 	return nil
-}
-
-// stripManagedFields drops the managed fields of the objects the informers
-// cache: the controller never reads them, and they are often the largest
-// part of an object's metadata.
-func stripManagedFields(obj any) (any, error) {
-	if accessor, err := meta.Accessor(obj); err == nil && accessor.GetManagedFields() != nil {
-		accessor.SetManagedFields(nil)
-	}
-	return obj, nil
 }
 
 // newEventScheme returns the scheme events are recorded with: it must know

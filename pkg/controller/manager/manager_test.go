@@ -22,11 +22,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	appsv1alpha1 "github.com/petsets/api/apps/v1alpha1"
 	petsetfake "github.com/petsets/client-go/clientset/versioned/fake"
-	v1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/rest"
@@ -147,39 +144,6 @@ func TestEventSchemeReferencesPetSets(t *testing.T) {
 	}
 	if ref.APIVersion != "apps/v1alpha1" || ref.Kind != "PetSet" || ref.Name != "web" || ref.UID != "web-uid" {
 		t.Errorf("event reference %+v, want apps/v1alpha1 PetSet web", ref)
-	}
-}
-
-func TestStripManagedFields(t *testing.T) {
-	managed := []metav1.ManagedFieldsEntry{{Manager: "kubectl", Operation: metav1.ManagedFieldsOperationApply}}
-	tests := []struct {
-		name string
-		obj  any
-	}{
-		{name: "pod", obj: &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-0", Labels: map[string]string{"app": "nginx"}, ManagedFields: managed}}},
-		{name: "PetSet", obj: &appsv1alpha1.PetSet{ObjectMeta: metav1.ObjectMeta{Name: "web", Labels: map[string]string{"app": "nginx"}, ManagedFields: managed}}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			out, err := stripManagedFields(tc.obj)
-			if err != nil {
-				t.Fatal(err)
-			}
-			accessor, err := meta.Accessor(out)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := accessor.GetManagedFields(); got != nil {
-				t.Errorf("managed fields kept: %v", got)
-			}
-			if diff := cmp.Diff(map[string]string{"app": "nginx"}, accessor.GetLabels()); diff != "" {
-				t.Errorf("labels changed (-want +got):\n%s", diff)
-			}
-		})
-	}
-	// A tombstone, or anything without metadata, passes unchanged.
-	if out, err := stripManagedFields("not an object"); err != nil || out != "not an object" {
-		t.Errorf("stripManagedFields(string) = %v, %v", out, err)
 	}
 }
 

@@ -39,7 +39,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -650,10 +649,7 @@ func (c *Controller) petSetsForClaim(logger klog.Logger, claim *v1.PersistentVol
 // resolveControllerRef returns the PetSet a controller reference points to,
 // or nil if it is not a PetSet in the cache with that UID.
 func (c *Controller) resolveControllerRef(namespace string, ref *metav1.OwnerReference) *appsv1alpha1.PetSet {
-	if ref.Kind != controllerKind.Kind {
-		return nil
-	}
-	if gv, err := schema.ParseGroupVersion(ref.APIVersion); err != nil || gv.Group != controllerKind.Group {
+	if !isPetSetRef(ref) {
 		return nil
 	}
 	set, err := c.setLister.PetSets(namespace).Get(ref.Name)

@@ -97,8 +97,9 @@ func newTestController(t *testing.T, objects ...runtime.Object) *testController 
 		}
 		return true, set, nil
 	})
-	kubeInf := informers.NewSharedInformerFactory(kube, 0)
-	petSetInf := petsetinformers.NewSharedInformerFactory(petSets, 0)
+	// The informers trim objects as the controller manager's do.
+	kubeInf := informers.NewSharedInformerFactoryWithOptions(kube, 0, informers.WithTransform(CacheTransform))
+	petSetInf := petsetinformers.NewSharedInformerFactoryWithOptions(petSets, 0, petsetinformers.WithTransform(CacheTransform))
 	recorder := record.NewFakeRecorder(1000)
 	c, err := NewController(ctx, kube, petSets,
 		kubeInf.Core().V1().Pods(), kubeInf.Core().V1().PersistentVolumeClaims(),
@@ -118,11 +119,15 @@ func newTestController(t *testing.T, objects ...runtime.Object) *testController 
 	return tc
 }
 
-// cache adds objects to the informer caches.
+// cache adds objects to the informer caches, trimmed as the informers trim
+// what they receive.
 func (tc *testController) cache(t *testing.T, objects ...runtime.Object) {
 	t.Helper()
-	for _, obj := range objects {
-		var err error
+	for _, original := range objects {
+		obj, err := CacheTransform(original.DeepCopyObject())
+		if err != nil {
+			t.Fatal(err)
+		}
 		switch obj.(type) {
 		case *appsv1alpha1.PetSet:
 			err = tc.setStore.Add(obj)

@@ -341,6 +341,13 @@ func (b *runner) controller(ctx context.Context, round int, kind string, claims 
 	if kind == TargetPetSet {
 		proc = ProcPetSetAPIServer
 	}
+	// The garbage collector may still be deleting what the bulk targets
+	// left (thousands of ControllerRevisions at its client's rate limit);
+	// a StatefulSet's teardown waits behind that, since the collector
+	// deletes its pods.
+	if err := b.settle(ctx, round, fmt.Sprintf("controller %s, %s", kind, variantName(claims))); err != nil {
+		return err
+	}
 	var waitBefore map[string]float64
 	if b.sampler != nil {
 		var err error

@@ -280,9 +280,16 @@ kube-controller-manager's garbage collector and quota controller also cache
 PetSets. PetSets take the same memory whichever way they are written, and a
 server's watch cache still holds the events of objects just deleted, so the
 second PetSet target of a round would find the first one's memory still in
-use: memory is sampled on the first PetSet target of each round only. RSS
-seldom shrinks once grown, so it is the rougher figure; a negative value
-means the process gave back more than the objects took.
+use: memory is sampled on the first PetSet target of each round only. For
+the same reason the figures of the second and later rounds read low: the
+events of the objects the previous round deleted are still in the watch
+caches' rings when the creates start, and the new events take their place
+instead of adding to them, so only the first round measures objects added
+to memory that held none of their kind. Treat these figures as the least
+reliable on this page; the first round's values (round 0 in the results
+JSON) are the fair comparison. RSS seldom shrinks once grown, so it is the
+rougher figure; a negative value means the process gave back more than the
+objects took.
 `
 
 const controllerMethod = `

@@ -14,11 +14,14 @@
 #   start-petset  start petset-apiserver again in a running cluster (after
 #                 stop-petset, or to pick up a rebuilt binary); its previous
 #                 log is kept as logs/petset-apiserver.log.<n>
+#   restart-petset  stop-petset, then start-petset with the binary that was
+#                 running (unless PETSET_APISERVER is set)
 #   restart-etcd  start etcd again on its data directory and port (after it
 #                 was killed, or stop it first if it runs)
-#   restart-kube-apiserver, restart-kube-scheduler  stop the component if it
-#                 runs and start it again with the same flags; these and
-#                 restart-etcd keep the previous log as logs/NAME.log.<n>
+#   restart-kube-apiserver, restart-kube-controller-manager,
+#   restart-kube-scheduler  stop the component if it runs and start it
+#                 again with the same flags; these and restart-etcd keep
+#                 the previous log as logs/NAME.log.<n>
 #
 # Environment:
 #   PETSET_APISERVER       path of the petset-apiserver binary (default
@@ -578,6 +581,7 @@ ETCD_URL=${ETCD_URL}
 ETCD_PEER_PORT=${ETCD_PEER_PORT}
 KUBE_APISERVER_PORT=${APISERVER_PORT}
 KUBE_SCHEDULER_PORT=${SCHEDULER_PORT}
+KUBE_CONTROLLER_MANAGER_PORT=${CONTROLLER_MANAGER_PORT}
 PETSET_APISERVER_URL=${petset_url}
 PETSET_APISERVER_PORT=${PETSET_PORT}
 PETSET_APISERVER_ARGS=${PETSET_APISERVER_ARGS:-}
@@ -588,6 +592,7 @@ STORAGE_CLASS=kwok-volume
 PKI_DIR=${PKI_DIR}
 LOG_DIR=${LOG_DIR}
 PID_DIR=${PID_DIR}
+LOCAL_CLUSTER_DIR=${LOCAL_DIR}
 EOF
 }
 
@@ -775,6 +780,20 @@ cmd::start_petset() {
   log::info "petset-apiserver running on https://127.0.0.1:${PETSET_PORT}"
 }
 
+# cmd::restart_petset stops petset-apiserver and starts it again with the
+# binary it was running (unless PETSET_APISERVER names another one) and the
+# recorded flags.
+cmd::restart_petset() {
+  local pidfile="${PID_DIR}/petset-apiserver.pid"
+  if [[ -z "${PETSET_APISERVER+set}" && -f "${pidfile}" ]]; then
+    local pid binary
+    read -r pid binary <"${pidfile}" || true
+    [[ -n "${binary:-}" ]] && export PETSET_APISERVER="${binary}"
+  fi
+  cmd::stop_petset
+  cmd::start_petset
+}
+
 # proc::keep_log NAME moves logs/NAME.log aside as logs/NAME.log.<n>.
 proc::keep_log() {
   local log="${LOG_DIR}/$1.log" n=1
@@ -791,12 +810,14 @@ cluster::load_ports() {
   ETCD_PEER_PORT="$(sed -n 's/^ETCD_PEER_PORT=//p' "${ENV_FILE}")"
   APISERVER_PORT="$(sed -n 's/^KUBE_APISERVER_PORT=//p' "${ENV_FILE}")"
   SCHEDULER_PORT="$(sed -n 's/^KUBE_SCHEDULER_PORT=//p' "${ENV_FILE}")"
-  [[ -n "${ETCD_PEER_PORT}" && -n "${APISERVER_PORT}" && -n "${SCHEDULER_PORT}" ]] ||
-    log::fatal "${ENV_FILE} lacks ETCD_PEER_PORT, KUBE_APISERVER_PORT or KUBE_SCHEDULER_PORT"
+  CONTROLLER_MANAGER_PORT="$(sed -n 's/^KUBE_CONTROLLER_MANAGER_PORT=//p' "${ENV_FILE}")"
+  [[ -n "${ETCD_PEER_PORT}" && -n "${APISERVER_PORT}" && -n "${SCHEDULER_PORT}" && -n "${CONTROLLER_MANAGER_PORT}" ]] ||
+    log::fatal "${ENV_FILE} lacks ETCD_PEER_PORT, KUBE_APISERVER_PORT, KUBE_SCHEDULER_PORT or KUBE_CONTROLLER_MANAGER_PORT"
   APISERVER_URL="https://127.0.0.1:${APISERVER_PORT}"
 }
 
-# cmd::restart NAME stops etcd, kube-apiserver or kube-scheduler (TERM, then KILL) if it
+# cmd::restart NAME stops etcd, kube-apiserver, kube-controller-manager or
+# kube-scheduler (TERM, then KILL) if it
 # runs and starts it again with the flags `up` gave it: etcd on the same data
 # directory. Only the recorded PID is signalled.
 cmd::restart() {
@@ -807,6 +828,7 @@ cmd::restart() {
   case "${name}" in
     etcd) etcd::start ;;
     kube-apiserver) apiserver::start ;;
+    kube-controller-manager) controller_manager::start ;;
     kube-scheduler) scheduler::start ;;
     *) log::fatal "restart: unknown component ${name}" ;;
   esac
@@ -841,9 +863,11 @@ main() {
     start-petset) cmd::start_petset ;;
     restart-etcd) cmd::restart etcd ;;
     restart-kube-apiserver) cmd::restart kube-apiserver ;;
+    restart-kube-controller-manager) cmd::restart kube-controller-manager ;;
+    restart-petset) cmd::restart_petset ;;
     restart-kube-scheduler) cmd::restart kube-scheduler ;;
     *)
-      sed -n '2,39p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+      sed -n '2,41p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
       exit 2
       ;;
   esac

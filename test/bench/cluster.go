@@ -18,12 +18,17 @@ package bench
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"time"
 
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -60,6 +65,54 @@ type Cluster struct {
 	// DirectREST sends raw requests to petset-apiserver itself, as Direct
 	// does; kube-apiserver's counterpart is Kube.Discovery().RESTClient().
 	DirectREST rest.Interface
+
+	// Script is the hack/local-cluster.sh that runs the cluster; with it
+	// and the state directory (Env's LOCAL_CLUSTER_DIR) the benchmarks
+	// can restart the cluster's processes.
+	Script string
+}
+
+// CanRestart tells whether Restart can restart the cluster's processes.
+func (c *Cluster) CanRestart() bool {
+	return c.Script != "" && c.Env["LOCAL_CLUSTER_DIR"] != ""
+}
+
+// restartCommands are hack/local-cluster.sh's commands that restart each
+// component.
+var restartCommands = map[string]string{
+	ProcPetSetAPIServer:       "restart-petset",
+	ProcKubeAPIServer:         "restart-kube-apiserver",
+	ProcKubeControllerManager: "restart-kube-controller-manager",
+}
+
+// Restart stops a component of the cluster and starts it again with the
+// same binary and flags, through hack/local-cluster.sh, which returns once
+// the component is ready.
+func (c *Cluster) Restart(ctx context.Context, component string) error {
+	if !c.CanRestart() {
+		return fmt.Errorf("cannot restart %s: no hack/local-cluster.sh or state directory", component)
+	}
+	command, ok := restartCommands[component]
+	if !ok {
+		return fmt.Errorf("cannot restart %s: unknown component", component)
+	}
+	cmd := exec.CommandContext(ctx, c.Script, command)
+	// The binary and flags the script records win over any this process
+	// inherited.
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, "PETSET_APISERVER=") || strings.HasPrefix(kv, "PETSET_APISERVER_ARGS=") || strings.HasPrefix(kv, "LOCAL_CLUSTER_DIR=")
+	})
+	cmd.Env = append(cmd.Env, "LOCAL_CLUSTER_DIR="+c.Env["LOCAL_CLUSTER_DIR"])
+	cmd.Dir = filepath.Dir(filepath.Dir(c.Script))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	// The script stops what it started on INT; give it time.
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = time.Minute
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s %s: %w\n%s", c.Script, command, err, out.String())
+	}
+	return nil
 }
 
 // directUser is the identity the direct requests carry, as the aggregator
@@ -72,6 +125,10 @@ func LoadClusterDir(dir string) (*Cluster, error) {
 	env, err := readEnvFile(filepath.Join(dir, "env"))
 	if err != nil {
 		return nil, err
+	}
+	if env["LOCAL_CLUSTER_DIR"] == "" {
+		// An env file written before the script recorded its directory.
+		env["LOCAL_CLUSTER_DIR"] = dir
 	}
 	return LoadCluster(env)
 }

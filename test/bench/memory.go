@@ -37,9 +37,11 @@ import (
 // samples.
 var MemoryProcesses = []string{ProcPetSetAPIServer, ProcKubeAPIServer, ProcKubeControllerManager}
 
-// HeapMetric is the Go runtime's count of bytes in in-use heap spans, as
-// every component's /metrics exports it.
-const HeapMetric = "go_memstats_heap_inuse_bytes"
+// HeapMetric is the Go runtime's count of bytes of allocated heap objects,
+// as every component's /metrics exports it. Read right after a garbage
+// collection it counts live objects only; unlike the bytes of in-use heap
+// spans it does not move with how fragmented the spans are.
+const HeapMetric = "go_memstats_heap_alloc_bytes"
 
 // memValue is a process's memory at one moment, in bytes.
 type memValue struct {

@@ -144,7 +144,10 @@ type runner struct {
 	// petSetMemoryRound is the round (from 1) whose PetSet memory was
 	// sampled last.
 	petSetMemoryRound int
-	namespaces        []string
+	// restartNoted tells that the results already note that memory was
+	// sampled without restarting the processes.
+	restartNoted bool
+	namespaces   []string
 }
 
 // round runs every selected benchmark once on every target.
@@ -278,6 +281,12 @@ func (b *runner) bulk(ctx context.Context, round int, t *apiTarget, ns string) e
 		}
 		b.petSetMemoryRound = round + 1
 	}
+	if sampler != nil {
+		if err := b.restartServing(ctx, round, t, memKey, ns); err != nil {
+			return err
+		}
+		sampler = b.sampler
+	}
 	if err := b.settle(ctx, round, "bulk "+t.key); err != nil {
 		return err
 	}
@@ -317,10 +326,7 @@ func (b *runner) bulk(ctx context.Context, round int, t *apiTarget, ns string) e
 		}
 		return delta / mib / n * 1000
 	}
-	serving := []string{ProcKubeAPIServer, ProcKubeControllerManager}
-	if memKey == TargetPetSet {
-		serving = []string{ProcPetSetAPIServer}
-	}
+	serving := servingProcesses(memKey)
 	b.res.add(GroupMemory, "heap per 1,000 objects: API server + its controller", "MiB", true, memKey, round, per1000(serving, false))
 	b.res.add(GroupMemory, "RSS per 1,000 objects: API server + its controller", "MiB", true, memKey, round, per1000(serving, true))
 	b.res.add(GroupMemory, "heap per 1,000 objects: all three processes", "MiB", true, memKey, round, per1000(MemoryProcesses, false))
@@ -330,6 +336,61 @@ func (b *runner) bulk(ctx context.Context, round int, t *apiTarget, ns string) e
 		b.res.addDetail(GroupMemory, "RSS per 1,000 objects: "+p, "MiB", true, memKey, round, per1000([]string{p}, true))
 	}
 	return nil
+}
+
+// servingProcesses returns the processes that serve and control the
+// objects of a memory figure (memKey): petset-apiserver, which runs the
+// PetSet controller, for PetSets; kube-apiserver and
+// kube-controller-manager for StatefulSets and the CRD.
+func servingProcesses(memKey string) []string {
+	if memKey == TargetPetSet {
+		return []string{ProcPetSetAPIServer}
+	}
+	return []string{ProcKubeAPIServer, ProcKubeControllerManager}
+}
+
+// restartServing restarts the processes that serve target t's objects
+// before its memory is sampled, so that every round measures the objects
+// added to servers whose watch caches hold no events of an earlier
+// round's objects. It then waits until every target is served again and
+// warms t up, so that what a server builds on its first requests is not
+// counted as the objects' memory. Without a way to restart the processes
+// it notes that the rounds after the first read low.
+func (b *runner) restartServing(ctx context.Context, round int, t *apiTarget, memKey, ns string) error {
+	if !b.c.CanRestart() {
+		if round > 0 && !b.restartNoted {
+			b.restartNoted = true
+			b.res.note("memory: the processes could not be restarted before each sample (no hack/local-cluster.sh or state directory); the figures of rounds after the first read low, since the servers' watch caches still held the events of the previous round's objects")
+		}
+		return nil
+	}
+	logger := klog.FromContext(ctx)
+	for _, p := range servingProcesses(memKey) {
+		logger.Info("Restarting for a fresh memory sample", "process", p, "target", t.key, "round", round+1)
+		if err := b.c.Restart(ctx, p); err != nil {
+			return fmt.Errorf("restarting %s before sampling memory: %w", p, err)
+		}
+	}
+	// The restarted processes have new PIDs.
+	sampler, err := b.c.memorySampler()
+	if err != nil {
+		return err
+	}
+	b.sampler = sampler
+	if b.meter != nil {
+		if b.meter, err = b.c.cpuMeter(); err != nil {
+			return err
+		}
+	}
+	// A LIST of every target that succeeds (and finds ns empty, as each
+	// run leaves it) tells that kube-apiserver serves its own objects and
+	// the aggregated PetSets again.
+	for _, target := range b.targets {
+		if err := waitGone(ctx, target, ns, b.opts.WaitTimeout.D()); err != nil {
+			return fmt.Errorf("after restarting %v: %w", servingProcesses(memKey), err)
+		}
+	}
+	return b.warmTarget(ctx, t, ns)
 }
 
 func (b *runner) controller(ctx context.Context, round int, kind string, claims bool, ns string) error {
@@ -382,30 +443,39 @@ func (b *runner) warmup(ctx context.Context) error {
 	}
 	klog.FromContext(ctx).Info("Warming up", "targets", len(b.targets), "cycles", b.opts.Warmup)
 	for _, t := range b.targets {
-		client := t.resource.Namespace(ns)
-		for i := 0; i < b.opts.Warmup; i++ {
-			name := fmt.Sprintf("warmup-%d", i)
-			reqCtx, cancel := context.WithTimeout(ctx, b.opts.RequestTimeout.D())
-			_, err := client.Create(reqCtx, t.newObject(name), metav1.CreateOptions{})
-			if err == nil {
-				_, err = client.Get(reqCtx, name, metav1.GetOptions{})
-			}
-			if err == nil {
-				_, err = client.List(reqCtx, metav1.ListOptions{})
-			}
-			if err == nil {
-				err = client.Delete(reqCtx, name, metav1.DeleteOptions{})
-			}
-			cancel()
-			if err != nil {
-				return fmt.Errorf("warming up %s: %w", t.key, err)
-			}
-		}
-		if err := waitGone(ctx, t, ns, b.opts.WaitTimeout.D()); err != nil {
-			return fmt.Errorf("warming up %s: %w", t.key, err)
+		if err := b.warmTarget(ctx, t, ns); err != nil {
+			return err
 		}
 	}
 	return b.deleteNamespace(ctx, ns)
+}
+
+// warmTarget sends opts.Warmup untimed creates, GETs, LISTs and deletes to
+// target t in ns and waits until the objects are gone.
+func (b *runner) warmTarget(ctx context.Context, t *apiTarget, ns string) error {
+	client := t.resource.Namespace(ns)
+	for i := 0; i < b.opts.Warmup; i++ {
+		name := fmt.Sprintf("warmup-%d", i)
+		reqCtx, cancel := context.WithTimeout(ctx, b.opts.RequestTimeout.D())
+		_, err := client.Create(reqCtx, t.newObject(name), metav1.CreateOptions{})
+		if err == nil {
+			_, err = client.Get(reqCtx, name, metav1.GetOptions{})
+		}
+		if err == nil {
+			_, err = client.List(reqCtx, metav1.ListOptions{})
+		}
+		if err == nil {
+			err = client.Delete(reqCtx, name, metav1.DeleteOptions{})
+		}
+		cancel()
+		if err != nil {
+			return fmt.Errorf("warming up %s: %w", t.key, err)
+		}
+	}
+	if err := waitGone(ctx, t, ns, b.opts.WaitTimeout.D()); err != nil {
+		return fmt.Errorf("warming up %s: %w", t.key, err)
+	}
+	return nil
 }
 
 // namespace creates a namespace for the run and waits for its default

@@ -32,15 +32,25 @@ import (
 // TestBenchmarksSmoke runs every benchmark of `make bench` once, on a
 // handful of objects, against the suite's cluster, and renders the
 // results into a temporary directory: the benchmarks keep working without
-// starting a second cluster. The figures mean nothing at this size.
+// starting a second cluster. The figures mean nothing at this size. As in
+// `make bench`, the processes that serve each target are restarted before
+// its memory is sampled.
 func TestBenchmarksSmoke(t *testing.T) {
 	_, ctx := ktesting.NewTestContext(t)
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 
 	c, err := bench.LoadCluster(cluster.Env)
 	if err != nil {
 		t.Fatalf("loading the cluster: %v", err)
+	}
+	c.Script = filepath.Join(cluster.Root, "hack", "local-cluster.sh")
+	restarted := []string{bench.ProcPetSetAPIServer, bench.ProcKubeAPIServer, bench.ProcKubeControllerManager}
+	pidsBefore := map[string]int{}
+	for _, name := range restarted {
+		if pidsBefore[name], err = cluster.PID(name); err != nil {
+			t.Fatal(err)
+		}
 	}
 	opts := bench.SmokeOptions()
 	start := time.Now()
@@ -49,6 +59,16 @@ func TestBenchmarksSmoke(t *testing.T) {
 		t.Fatalf("running the benchmarks: %v", err)
 	}
 	t.Logf("the smoke run took %s", time.Since(start).Round(time.Millisecond))
+	for _, name := range restarted {
+		pid, err := cluster.PID(name)
+		if err != nil {
+			t.Errorf("after the run: %v", err)
+			continue
+		}
+		if pid == pidsBefore[name] {
+			t.Errorf("%s still runs as pid %d: it was not restarted before its memory was sampled", name, pid)
+		}
+	}
 
 	want := map[string][]string{
 		bench.GroupLatency:    bench.APITargets,

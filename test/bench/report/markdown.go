@@ -267,29 +267,31 @@ object that carries a finalizer stays until its controller removes it).
 `
 
 const memoryMethod = `
-Before and after the bulk creates, once the controllers of petset-apiserver
-and kube-controller-manager have no work left (or after the settle timeout,
-noted below), each process is made to collect its garbage
-(/debug/pprof/heap?gc=1) and its heap in use (go_memstats_heap_inuse_bytes
-from /metrics) and resident set size (VmRSS from /proc/<pid>/status) are
-read; the difference is scaled to 1,000 objects. "API server + its
-controller" counts petset-apiserver (which runs the PetSet controller) for
-PetSets, and kube-apiserver plus kube-controller-manager for StatefulSets
-and the CRD; "all three processes" adds them all up, since
-kube-controller-manager's garbage collector and quota controller also cache
-PetSets. PetSets take the same memory whichever way they are written, and a
-server's watch cache still holds the events of objects just deleted, so the
-second PetSet target of a round would find the first one's memory still in
-use: memory is sampled on the first PetSet target of each round only. For
-the same reason the figures of the second and later rounds read low: the
-events of the objects the previous round deleted are still in the watch
-caches' rings when the creates start, and the new events take their place
-instead of adding to them, so only the first round measures objects added
-to memory that held none of their kind. Treat these figures as the least
-reliable on this page; the first round's values (round 0 in the results
-JSON) are the fair comparison. RSS seldom shrinks once grown, so it is the
-rougher figure; a negative value means the process gave back more than the
-objects took.
+Before each target's memory is sampled, the processes that serve and
+control its objects are restarted (petset-apiserver for PetSets;
+kube-apiserver, then kube-controller-manager for StatefulSets and the
+CRD), every target is waited for until it is served again, and the target
+gets a few untimed requests, so that what a server builds on its first
+requests does not count. Every round therefore measures objects added to
+servers whose watch caches hold no events of earlier objects: a watch
+cache keeps the events of objects just deleted in its ring, and without
+the restart the next round's objects would take the place of those
+instead of adding to memory. PetSets take the same memory whichever way
+they are written, so memory is sampled on the first PetSet target of each
+round only. Before and after the bulk creates, once the controllers of
+petset-apiserver and kube-controller-manager have no work left (or after
+the settle timeout, noted below), each process is made to collect its
+garbage (/debug/pprof/heap?gc=1) and its live heap
+(go_memstats_heap_alloc_bytes from /metrics: the bytes of allocated
+objects, which right after a collection are the live ones) and resident
+set size (VmRSS from /proc/<pid>/status) are read; the difference is
+scaled to 1,000 objects. "API server + its controller" counts
+petset-apiserver (which runs the PetSet controller) for PetSets, and
+kube-apiserver plus kube-controller-manager for StatefulSets and the CRD;
+"all three processes" adds them all up, since kube-controller-manager's
+garbage collector and quota controller also cache PetSets. RSS seldom
+shrinks once grown, so it is the rougher figure; a negative value means
+the process gave back more than the objects took.
 `
 
 const controllerMethod = `

@@ -162,6 +162,11 @@ func run() error {
 			return err
 		}
 	}
+	if cluster.HasProcesses() {
+		// The benchmarks restart the cluster's processes (before every
+		// memory sample) with the script that started them.
+		cluster.Script = filepath.Join(root, "hack", "local-cluster.sh")
+	}
 
 	// The source is read before the run: the tree may change while it
 	// lasts, and the servers measured were built from what it is now.
